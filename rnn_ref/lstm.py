@@ -1,0 +1,433 @@
+r"""Long short-term memory (Hochreiter and Schmidhuber 1997, with the forget
+gate of Gers et al. 2000): one function per equation, a step, a sequence.
+
+.. math::
+    i_t &= \sigma(W_{xi} x_t + W_{hi} h_{t-1} + b_i) \\
+    f_t &= \sigma(W_{xf} x_t + W_{hf} h_{t-1} + b_f) \\
+    g_t &= \tanh(W_{xg} x_t + W_{hg} h_{t-1} + b_g) \\
+    o_t &= \sigma(W_{xo} x_t + W_{ho} h_{t-1} + b_o) \\
+    c_t &= f_t \odot c_{t-1} + i_t \odot g_t \\
+    h_t &= o_t \odot \tanh(c_t)
+
+The four gates are stacked in PyTorch's order ``i, f, g, o``: ``W_x`` is
+(4H, D), ``W_h`` (4H, H), ``b`` (4H,), and rows ``k*H:(k+1)*H`` belong to
+gate ``k``.  A step makes one matmul for all four gates.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._checks import Dims
+from .activations import sigmoid
+from .masks import resolve_mask
+
+PARAM_SPECS = {"W_x": ("4H", "D"), "W_h": ("4H", "H"), "b": ("4H",)}
+GATES = ("i", "f", "g", "o")
+
+
+# --- one function per equation ---------------------------------------------------------------
+
+
+def _gate_args(x, h_prev, W_x, W_h, b, name):
+    dims = Dims()
+    x = dims.array("x", x, ("N", "D"))
+    h_prev = dims.array("h_prev", h_prev, ("N", "H"))
+    W_x = dims.array(f"W_x{name}", W_x, ("H", "D"))
+    W_h = dims.array(f"W_h{name}", W_h, ("H", "H"))
+    b = dims.array(f"b_{name}", b, ("H",))
+    return x @ W_x.T + h_prev @ W_h.T + b  # (N, H)
+
+
+def input_gate(x, h_prev, W_xi, W_hi, b_i):
+    r"""Input gate: how much of the candidate enters the cell.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, D)
+    h_prev : ndarray, shape (N, H)
+    W_xi : ndarray, shape (H, D)
+    W_hi : ndarray, shape (H, H)
+    b_i : ndarray, shape (H,)
+
+    Returns
+    -------
+    i : ndarray, shape (N, H), values in (0, 1)
+
+    Notes
+    -----
+    .. math:: i_t = \sigma(W_{xi} x_t + W_{hi} h_{t-1} + b_i)
+    """
+    return sigmoid(_gate_args(x, h_prev, W_xi, W_hi, b_i, "i"))
+
+
+def forget_gate(x, h_prev, W_xf, W_hf, b_f):
+    r"""Forget gate: how much of the old cell state is kept.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, D)
+    h_prev : ndarray, shape (N, H)
+    W_xf : ndarray, shape (H, D)
+    W_hf : ndarray, shape (H, H)
+    b_f : ndarray, shape (H,)
+
+    Returns
+    -------
+    f : ndarray, shape (N, H), values in (0, 1)
+
+    Notes
+    -----
+    .. math:: f_t = \sigma(W_{xf} x_t + W_{hf} h_{t-1} + b_f)
+    """
+    return sigmoid(_gate_args(x, h_prev, W_xf, W_hf, b_f, "f"))
+
+
+def candidate(x, h_prev, W_xg, W_hg, b_g):
+    r"""Candidate cell values (called :math:`\tilde c_t` in many texts).
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, D)
+    h_prev : ndarray, shape (N, H)
+    W_xg : ndarray, shape (H, D)
+    W_hg : ndarray, shape (H, H)
+    b_g : ndarray, shape (H,)
+
+    Returns
+    -------
+    g : ndarray, shape (N, H), values in (-1, 1)
+
+    Notes
+    -----
+    .. math:: g_t = \tanh(W_{xg} x_t + W_{hg} h_{t-1} + b_g)
+    """
+    return np.tanh(_gate_args(x, h_prev, W_xg, W_hg, b_g, "g"))
+
+
+def output_gate(x, h_prev, W_xo, W_ho, b_o):
+    r"""Output gate: how much of the squashed cell state is shown as ``h``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, D)
+    h_prev : ndarray, shape (N, H)
+    W_xo : ndarray, shape (H, D)
+    W_ho : ndarray, shape (H, H)
+    b_o : ndarray, shape (H,)
+
+    Returns
+    -------
+    o : ndarray, shape (N, H), values in (0, 1)
+
+    Notes
+    -----
+    .. math:: o_t = \sigma(W_{xo} x_t + W_{ho} h_{t-1} + b_o)
+    """
+    return sigmoid(_gate_args(x, h_prev, W_xo, W_ho, b_o, "o"))
+
+
+def cell_state(f, c_prev, i, g):
+    r"""New cell state: keep part of the old one, add part of the candidate.
+
+    Parameters
+    ----------
+    f, c_prev, i, g : ndarray, shape (N, H)
+
+    Returns
+    -------
+    c : ndarray, shape (N, H)
+
+    Notes
+    -----
+    .. math:: c_t = f_t \odot c_{t-1} + i_t \odot g_t
+    """
+    dims = Dims()
+    for name, value in (("f", f), ("c_prev", c_prev), ("i", i), ("g", g)):
+        dims.array(name, value, ("N", "H"))
+    return f * c_prev + i * g
+
+
+def hidden_state(o, c):
+    r"""New hidden state: the output gate applied to the squashed cell state.
+
+    Parameters
+    ----------
+    o, c : ndarray, shape (N, H)
+
+    Returns
+    -------
+    h : ndarray, shape (N, H)
+
+    Notes
+    -----
+    .. math:: h_t = o_t \odot \tanh(c_t)
+    """
+    dims = Dims()
+    dims.array("o", o, ("N", "H"))
+    dims.array("c", c, ("N", "H"))
+    return o * np.tanh(c)
+
+
+# --- shared by the step and the sequence -----------------------------------------------------
+
+
+def _gates_from_preactivation(a):
+    """Apply the gate nonlinearities to a stacked pre-activation.
+
+    ``a`` (N, 4H) -> ``gates`` (N, 4H) holding ``i, f, g, o`` side by side:
+    sigmoid on the three gates, tanh on the candidate block.
+    """
+    H = a.shape[-1] // 4
+    gates = sigmoid(a)
+    gates[..., 2 * H : 3 * H] = np.tanh(a[..., 2 * H : 3 * H])
+    return gates
+
+
+def _cell_backward(dh, dc, gates, c_prev, tanh_c):
+    """Backward through one step's elementwise part.
+
+    Takes the gradients of ``h_t`` and ``c_t`` (N, H) and returns ``da``, the
+    gradient of the stacked pre-activation (N, 4H), and ``dc_prev`` (N, H).
+    """
+    H = dh.shape[-1]
+    i, f, g, o = (gates[:, k * H : (k + 1) * H] for k in range(4))  # views, no copies
+    do = dh * tanh_c
+    dc = dc + dh * o * (1 - tanh_c**2)  # total derivative of c_t: directly and through h_t
+    da = np.empty_like(gates)  # (N, 4H)
+    da[:, 0 * H : 1 * H] = dc * g * i * (1 - i)  # through i
+    da[:, 1 * H : 2 * H] = dc * c_prev * f * (1 - f)  # through f
+    da[:, 2 * H : 3 * H] = dc * i * (1 - g**2)  # through g
+    da[:, 3 * H : 4 * H] = do * o * (1 - o)  # through o
+    return da, dc * f  # the cell path: dc_prev = dc * f
+
+
+# --- one step --------------------------------------------------------------------------------
+
+
+class LSTMStepCache(NamedTuple):
+    """What :func:`lstm_step_backward` needs from :func:`lstm_step_forward`."""
+
+    x: np.ndarray  # (N, D)
+    h_prev: np.ndarray  # (N, H)
+    c_prev: np.ndarray  # (N, H)
+    gates: np.ndarray  # (N, 4H): i, f, g, o after their nonlinearities
+    c: np.ndarray  # (N, H)
+    tanh_c: np.ndarray  # (N, H)
+    params: dict
+
+
+def lstm_step_forward(x, h_prev, c_prev, params):
+    r"""One LSTM step.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, D)
+    h_prev : ndarray, shape (N, H)
+    c_prev : ndarray, shape (N, H)
+    params : dict
+        ``W_x`` (4H, D), ``W_h`` (4H, H), ``b`` (4H,), gates in the order ``i, f, g, o``.
+
+    Returns
+    -------
+    h : ndarray, shape (N, H)
+    c : ndarray, shape (N, H)
+    cache : LSTMStepCache
+
+    Notes
+    -----
+    .. math::
+        [a_i; a_f; a_g; a_o] = W_x x_t + W_h h_{t-1} + b, \quad
+        c_t = \sigma(a_f) \odot c_{t-1} + \sigma(a_i) \odot \tanh(a_g), \quad
+        h_t = \sigma(a_o) \odot \tanh(c_t)
+    """
+    dims = Dims()
+    params = dims.params(params, PARAM_SPECS)
+    x = dims.array("x", x, ("N", "D"))
+    h_prev = dims.array("h_prev", h_prev, ("N", "H"))
+    c_prev = dims.array("c_prev", c_prev, ("N", "H"))
+    H = dims.sizes["H"]
+    a = x @ params["W_x"].T + h_prev @ params["W_h"].T + params["b"]  # (N, 4H)
+    gates = _gates_from_preactivation(a)
+    i, f, g, o = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H : 3 * H], gates[:, 3 * H :]
+    c = f * c_prev + i * g
+    tanh_c = np.tanh(c)
+    h = o * tanh_c
+    return h, c, LSTMStepCache(x, h_prev, c_prev, gates, c, tanh_c, params)
+
+
+def lstm_step_backward(dh, dc, cache):
+    r"""Backward pass of one LSTM step.
+
+    Parameters
+    ----------
+    dh : ndarray, shape (N, H)
+        Gradient with respect to ``h_t``.
+    dc : ndarray, shape (N, H)
+        Gradient with respect to ``c_t`` from later steps (zeros at the last step).
+    cache : LSTMStepCache
+
+    Returns
+    -------
+    dx : ndarray, shape (N, D)
+    dh_prev : ndarray, shape (N, H)
+    dc_prev : ndarray, shape (N, H)
+    grads : dict
+        ``W_x`` (4H, D), ``W_h`` (4H, H), ``b`` (4H,).
+
+    Notes
+    -----
+    .. math::
+        \delta c_t &\mathrel{+}= \delta h_t \odot o_t \odot (1 - \tanh^2 c_t) \\
+        \delta a_o &= \delta h_t \odot \tanh c_t \odot o_t (1 - o_t), \quad
+        \delta a_i = \delta c_t \odot g_t \odot i_t (1 - i_t) \\
+        \delta a_f &= \delta c_t \odot c_{t-1} \odot f_t (1 - f_t), \quad
+        \delta a_g = \delta c_t \odot i_t \odot (1 - g_t^2) \\
+        \delta c_{t-1} &= \delta c_t \odot f_t, \quad
+        \delta h_{t-1} = \delta a\, W_h, \quad \delta x_t = \delta a\, W_x
+    """
+    if not isinstance(cache, LSTMStepCache):
+        raise ValueError(f"cache must be the LSTMStepCache returned by lstm_step_forward, got {type(cache).__name__}")
+    dims = Dims()
+    dims.array("c (from cache)", cache.c, ("N", "H"))
+    dh = dims.array("dh", dh, ("N", "H"))
+    dc = dims.array("dc", dc, ("N", "H"))
+    da, dc_prev = _cell_backward(dh, dc, cache.gates, cache.c_prev, cache.tanh_c)
+    grads = {"W_x": da.T @ cache.x, "W_h": da.T @ cache.h_prev, "b": da.sum(axis=0)}
+    return da @ cache.params["W_x"], da @ cache.params["W_h"], dc_prev, grads
+
+
+# --- a whole sequence ------------------------------------------------------------------------
+
+
+class LSTMCache(NamedTuple):
+    """What :func:`lstm_backward` needs from :func:`lstm_forward`, and what a chapter plots."""
+
+    xs: np.ndarray  # (T, N, D)
+    h_all: np.ndarray  # (T + 1, N, H): h_all[0] = h0, h_all[t + 1] = state after step t
+    c_all: np.ndarray  # (T + 1, N, H): likewise for the cell state
+    gates: np.ndarray  # (T, N, 4H): i, f, g, o of every step
+    tanh_c: np.ndarray  # (T, N, H): tanh of the new cell state of every step
+    mask: np.ndarray | None  # (T, N)
+    params: dict
+
+
+def lstm_forward(xs, h0, c0, params, mask=None, *, lengths=None):
+    r"""Run the LSTM over a whole (padded) sequence.
+
+    Parameters
+    ----------
+    xs : ndarray, shape (T, N, D)
+    h0, c0 : ndarray, shape (N, H), or None for zeros
+    params : dict
+        ``W_x`` (4H, D), ``W_h`` (4H, H), ``b`` (4H,), gates ``i, f, g, o``.
+    mask : ndarray of bool, shape (T, N), optional
+    lengths : ndarray of int, shape (N,), optional
+        Instead of ``mask``.
+
+    Returns
+    -------
+    hs : ndarray, shape (T, N, H)
+        Output at every step, zero at padded steps.
+    h_last, c_last : ndarray, shape (N, H)
+        States at each sequence's own last valid step.
+    cache : LSTMCache
+        Also holds the gate activations ``gates`` (T, N, 4H) and cell states
+        ``c_all`` (T + 1, N, H) for plotting.
+
+    Notes
+    -----
+    The equations of the module docstring, applied for :math:`t = 1, \dots, T`;
+    at a padded step :math:`h_t = h_{t-1}` and :math:`c_t = c_{t-1}`.
+    """
+    dims = Dims()
+    params = dims.params(params, PARAM_SPECS)
+    xs = dims.array("xs", xs, ("T", "N", "D"))
+    T, N, D = xs.shape
+    H = dims.sizes["H"]
+    h0 = np.zeros((N, H), xs.dtype) if h0 is None else dims.array("h0", h0, ("N", "H"))
+    c0 = np.zeros((N, H), xs.dtype) if c0 is None else dims.array("c0", c0, ("N", "H"))
+    mask = resolve_mask(mask, lengths, T, N)
+    W_h = params["W_h"]
+
+    a_x = (xs.reshape(T * N, D) @ params["W_x"].T).reshape(T, N, 4 * H)  # (T, N, 4H), hoisted
+    a_x += params["b"]
+    h_all = np.empty((T + 1, N, H), dtype=xs.dtype)
+    c_all = np.empty((T + 1, N, H), dtype=xs.dtype)
+    gates = np.empty((T, N, 4 * H), dtype=xs.dtype)
+    tanh_c = np.empty((T, N, H), dtype=xs.dtype)
+    h_all[0], c_all[0] = h0, c0
+    for t in range(T):
+        gates[t] = _gates_from_preactivation(a_x[t] + h_all[t] @ W_h.T)  # (N, 4H)
+        i, f, g, o = (gates[t, :, k * H : (k + 1) * H] for k in range(4))
+        c = f * c_all[t] + i * g
+        if mask is not None:  # a padded step carries the previous cell state
+            c = np.where(mask[t][:, None], c, c_all[t])
+        c_all[t + 1] = c
+        tanh_c[t] = np.tanh(c)
+        h = o * tanh_c[t]
+        h_all[t + 1] = h if mask is None else np.where(mask[t][:, None], h, h_all[t])
+    hs = h_all[1:].copy() if mask is None else h_all[1:] * mask[:, :, None]
+    cache = LSTMCache(xs, h_all, c_all, gates, tanh_c, mask, params)
+    return hs, h_all[T].copy(), c_all[T].copy(), cache
+
+
+def lstm_backward(dhs, cache, dh_last=None, dc_last=None):
+    r"""Backpropagation through time for :func:`lstm_forward`.
+
+    Parameters
+    ----------
+    dhs : ndarray, shape (T, N, H)
+        Gradient with respect to every output (ignored at padded steps).
+    cache : LSTMCache
+    dh_last, dc_last : ndarray, shape (N, H), optional
+        Gradients with respect to the final states.
+
+    Returns
+    -------
+    dxs : ndarray, shape (T, N, D)
+    dh0, dc0 : ndarray, shape (N, H)
+    grads : dict
+        ``W_x`` (4H, D), ``W_h`` (4H, H), ``b`` (4H,).
+
+    Notes
+    -----
+    Two quantities travel backward in time: the total derivative of the loss
+    with respect to :math:`h_t` (through :math:`W_h`) and with respect to
+    :math:`c_t` (through :math:`\delta c_{t-1} = \delta c_t \odot f_t`, the
+    path that lets gradients survive many steps when :math:`f_t \approx 1`).
+    """
+    if not isinstance(cache, LSTMCache):
+        raise ValueError(f"cache must be the LSTMCache returned by lstm_forward, got {type(cache).__name__}")
+    xs, h_all, c_all, gates, tanh_c, mask, params = cache
+    T, N, D = xs.shape
+    H = h_all.shape[2]
+    dims = Dims(T=T, N=N, H=H)
+    dims.array("xs (from cache)", xs, ("T", "N", "D"))
+    dhs = dims.array("dhs", dhs, ("T", "N", "H"))
+    dh = np.zeros((N, H), xs.dtype) if dh_last is None else dims.array("dh_last", dh_last, ("N", "H")).copy()
+    dc = np.zeros((N, H), xs.dtype) if dc_last is None else dims.array("dc_last", dc_last, ("N", "H")).copy()
+    W_h = params["W_h"]
+
+    da_all = np.empty((T, N, 4 * H), dtype=xs.dtype)
+    for t in reversed(range(T)):
+        if mask is None:
+            da_all[t], dc = _cell_backward(dh + dhs[t], dc, gates[t], c_all[t], tanh_c[t])
+            dh = da_all[t] @ W_h
+        else:
+            m = mask[t][:, None]  # (N, 1)
+            dh_t = np.where(m, dh + dhs[t], 0)
+            dc_t = np.where(m, dc, 0)
+            da, dc_prev = _cell_backward(dh_t, dc_t, gates[t], c_all[t], tanh_c[t])
+            da_all[t] = da
+            dh = np.where(m, da @ W_h, dh)  # padded: gradients pass straight through
+            dc = np.where(m, dc_prev, dc)
+
+    da = da_all.reshape(T * N, 4 * H)  # (TN, 4H)
+    grads = {
+        "W_x": da.T @ xs.reshape(T * N, D),  # (4H, D)
+        "W_h": da.T @ h_all[:-1].reshape(T * N, H),  # (4H, H)
+        "b": da.sum(axis=0),  # (4H,)
+    }
+    dxs = (da @ params["W_x"]).reshape(T, N, D)
+    return dxs, dh, dc, grads
