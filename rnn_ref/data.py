@@ -1,0 +1,507 @@
+r"""Synthetic tasks and a small text corpus, made on the fly from a seed.
+
+Every generator takes ``rng``, a :class:`numpy.random.Generator` or an int seed,
+and draws from it alone: no global seed, no file but the corpus shipped with the
+package, no download.  The same seed gives the same batch.  Sequences are
+**time-major**: ``xs`` has shape ``(T, N, D)``.
+
+=================  =========================================  ===================================
+Task               Returns                                    Introduced by
+=================  =========================================  ===================================
+adding problem     ``xs`` (T, N, 2), ``ys`` (N,)              Hochreiter & Schmidhuber 1997
+copy (memory)      ``xs`` (T, N, V), ``targets`` (T, N),      Hochreiter & Schmidhuber 1997;
+                   ``scored`` (T, N)                          this form Arjovsky et al. 2016
+sine waves         ``xs`` (T, N, 1), ``ys`` (T, N, 1)         folklore (see :func:`sine_waves`)
+look-around tags   ``xs`` (T, N, V), ``tags`` (T, N),         written for this course
+                   ``mask`` (T, N)
+characters         ``inputs`` (T, N), ``targets`` (T, N)      Elman 1990 (next-symbol prediction)
+=================  =========================================  ===================================
+
+Each generator returns a :class:`~typing.NamedTuple`, so both
+``xs, ys = adding_problem(...)`` and ``batch.xs`` work.
+
+References
+----------
+- S. Hochreiter and J. Schmidhuber (1997). Long short-term memory.
+  *Neural Computation* 9(8), 1735-1780.
+- Q. V. Le, N. Jaitly and G. E. Hinton (2015). A simple way to initialize
+  recurrent networks of rectified linear units. arXiv:1504.00941.
+- M. Arjovsky, A. Shah and Y. Bengio (2016). Unitary evolution recurrent
+  neural networks. *ICML*.
+- J. L. Elman (1990). Finding structure in time. *Cognitive Science* 14(2), 179-211.
+"""
+
+from importlib import resources
+from typing import NamedTuple
+
+import numpy as np
+
+from .masks import lengths_to_mask
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def as_rng(rng):
+    """A :class:`numpy.random.Generator` from a generator or an int seed.
+
+    ``None`` is refused on purpose: a batch must always be reproducible.
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        return np.random.default_rng(int(rng))
+    raise ValueError(f"rng must be a numpy.random.Generator or an int seed, got {type(rng).__name__}")
+
+
+def _positive_int(name, value, minimum=1):
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _float_dtype(dtype):
+    dtype = np.dtype(dtype)
+    if not np.issubdtype(dtype, np.floating):
+        raise ValueError(f"dtype must be a floating dtype (float32 or float64), got {dtype}")
+    return dtype
+
+
+def one_hot(indices, V, dtype=np.float64):
+    """One-hot encode integer indices.
+
+    Parameters
+    ----------
+    indices : array_like of int, any shape ``S``, values in [0, V)
+    V : int
+        Number of classes (vocabulary size).
+    dtype : floating dtype, optional
+
+    Returns
+    -------
+    ndarray, shape ``S + (V,)``
+        ``out[..., k] = 1`` where ``indices[...] == k``, 0 elsewhere.
+    """
+    V = _positive_int("V", V)
+    indices = np.asarray(indices)
+    if not np.issubdtype(indices.dtype, np.integer):
+        raise ValueError(f"indices has dtype {indices.dtype}, expected integers in [0, V) = [0, {V})")
+    if indices.size and (indices.min() < 0 or indices.max() >= V):
+        raise ValueError(f"indices must lie in [0, V) = [0, {V}), got min {indices.min()} and max {indices.max()}")
+    return np.eye(V, dtype=_float_dtype(dtype))[indices]  # row k of the identity is the one-hot of k
+
+
+# --- the adding problem --------------------------------------------------------------------------
+
+
+class AddingBatch(NamedTuple):
+    """A batch of the adding problem."""
+
+    xs: np.ndarray  # (T, N, 2): channel 0 the values, channel 1 the two markers
+    ys: np.ndarray  # (N,): the sum of the two marked values
+
+
+def adding_problem(T, N, rng, *, dtype=np.float64):
+    r"""The adding problem: add the two marked numbers of a long sequence.
+
+    Parameters
+    ----------
+    T : int, at least 2
+        Sequence length.
+    N : int
+        Batch size.
+    rng : numpy.random.Generator or int
+    dtype : floating dtype, optional
+
+    Returns
+    -------
+    xs : ndarray, shape (T, N, 2)
+        ``xs[:, n, 0]`` values drawn uniformly from [0, 1); ``xs[:, n, 1]`` is 1
+        at exactly two steps (the markers) and 0 elsewhere.
+    ys : ndarray, shape (N,)
+        The sum of the two marked values.
+
+    Notes
+    -----
+    Introduced by Hochreiter and Schmidhuber (1997, experiment 4); this is the
+    simpler form of Le et al. (2015), used by most later papers: the first
+    marker is uniform over the first half of the steps, ``[0, T//2)``, the
+    second over the second half, ``[T//2, T)``, and
+
+    .. math:: y = \sum_t x_{t,0}\, x_{t,1}.
+
+    The original draws the values from [-1, 1], puts the first marker among
+    the first ten steps and scales the target to :math:`0.5 + (X_1 + X_2)/4`.
+
+    A model that ignores its input and always predicts the mean, 1, has an
+    expected squared error of :math:`\operatorname{Var}(U_1 + U_2) = 2/12 = 1/6`:
+    a model has learned something only below that line.
+    """
+    T = _positive_int("T", T, minimum=2)
+    N = _positive_int("N", N)
+    rng = as_rng(rng)
+    dtype = _float_dtype(dtype)
+    values = rng.random((T, N))  # (T, N) uniform in [0, 1)
+    first = rng.integers(0, T // 2, size=N)  # (N,) marker in the first half
+    second = rng.integers(T // 2, T, size=N)  # (N,) marker in the second half
+    markers = np.zeros((T, N))
+    markers[first, np.arange(N)] = 1.0
+    markers[second, np.arange(N)] = 1.0
+    xs = np.stack([values, markers], axis=-1).astype(dtype)  # (T, N, 2)
+    ys = (values * markers).sum(axis=0).astype(dtype)  # (N,)
+    return AddingBatch(xs, ys)
+
+
+# --- the copy task -------------------------------------------------------------------------------
+
+
+class CopyBatch(NamedTuple):
+    """A batch of the copy task."""
+
+    xs: np.ndarray  # (T, N, V) one-hot inputs
+    targets: np.ndarray  # (T, N) int: blank, then the symbols to recall
+    scored: np.ndarray  # (T, N) bool: the recall steps
+
+
+def copy_task(seq_len, delay, N, rng, *, n_symbols=8, dtype=np.float64):
+    r"""The copy (memory) task: read a few symbols, wait, write them back.
+
+    Parameters
+    ----------
+    seq_len : int
+        Number of symbols to remember (10 in Arjovsky et al.).
+    delay : int, at least 1
+        Steps between the end of the symbols and the start of the recall, the
+        delimiter included (the :math:`T` of Arjovsky et al.).
+    N : int
+        Batch size.
+    rng : numpy.random.Generator or int
+    n_symbols : int, optional
+        Size of the alphabet to remember (8 in Arjovsky et al.).
+    dtype : floating dtype, optional
+
+    Returns
+    -------
+    xs : ndarray, shape (T, N, V)
+        One-hot inputs, with ``T = 2 * seq_len + delay`` and ``V = n_symbols + 2``.
+    targets : ndarray of int64, shape (T, N)
+        The symbol the model should write at every step.
+    scored : ndarray of bool, shape (T, N)
+        True at the last ``seq_len`` steps, the recall.  This is not a padding
+        mask (every step is a real input): pass it to a loss, not to a cell.
+
+    Notes
+    -----
+    Introduced by Hochreiter and Schmidhuber (1997); this is the form of
+    Arjovsky et al. (2016).  Index 0 is the blank, 1 to ``n_symbols`` the
+    symbols, ``n_symbols + 1`` the delimiter.  With :math:`S` = ``seq_len`` and
+    :math:`L` = ``delay``::
+
+        input   a1 .. aS  0 .. 0  :  0 .. 0      (L - 1 blanks, the delimiter, S blanks)
+        target  0  .. 0   0 .. 0  0  a1 .. aS
+
+    Arjovsky et al. score every step.  A model without memory that writes
+    blanks and then guesses the symbols then scores a cross-entropy of
+    :math:`S \log(n) / (2S + L)`, which shrinks as the delay grows; scored
+    only at the recall steps (``scored``), the same model scores
+    :math:`\log n` and its accuracy is :math:`1/n`.
+    """
+    seq_len = _positive_int("seq_len", seq_len)
+    delay = _positive_int("delay", delay)
+    N = _positive_int("N", N)
+    n_symbols = _positive_int("n_symbols", n_symbols)
+    rng = as_rng(rng)
+    blank, delimiter = 0, n_symbols + 1
+    T, V = 2 * seq_len + delay, n_symbols + 2
+    symbols = rng.integers(1, n_symbols + 1, size=(seq_len, N))  # (S, N) values in 1..n
+    tokens = np.full((T, N), blank, dtype=np.int64)
+    tokens[:seq_len] = symbols
+    tokens[seq_len + delay - 1] = delimiter
+    targets = np.full((T, N), blank, dtype=np.int64)
+    targets[seq_len + delay :] = symbols
+    scored = np.zeros((T, N), dtype=bool)
+    scored[seq_len + delay :] = True
+    return CopyBatch(one_hot(tokens, V, dtype), targets, scored)
+
+
+# --- sine waves ----------------------------------------------------------------------------------
+
+
+class SineBatch(NamedTuple):
+    """A batch of sine waves for next-value prediction."""
+
+    xs: np.ndarray  # (T, N, 1): the wave at steps 0 .. T-1
+    ys: np.ndarray  # (T, N, 1): the wave at steps 1 .. T
+
+
+def sine_waves(T, N, rng, *, omega=(0.1, 0.5), amplitude=(0.5, 1.0), noise=0.0, dtype=np.float64):
+    r"""Sine waves of random frequency, amplitude and phase, for next-value prediction.
+
+    Parameters
+    ----------
+    T : int
+        Sequence length.
+    N : int
+        Batch size (one wave per sequence).
+    rng : numpy.random.Generator or int
+    omega : (float, float), optional
+        Range of the angular frequency, in radians per step.
+    amplitude : (float, float), optional
+        Range of the amplitude.
+    noise : float, optional
+        Standard deviation of Gaussian noise added to the observed wave.
+    dtype : floating dtype, optional
+
+    Returns
+    -------
+    xs : ndarray, shape (T, N, 1)
+        :math:`s_t` for :math:`t = 0, \dots, T-1`.
+    ys : ndarray, shape (T, N, 1)
+        :math:`s_{t+1}`: ``ys[t] == xs[t + 1]`` for ``t < T - 1``.
+
+    Notes
+    -----
+    .. math:: s_t = A \sin(\omega t + \varphi) + \epsilon_t, \quad
+        \omega \sim U(\omega_{\min}, \omega_{\max}),\
+        A \sim U(A_{\min}, A_{\max}),\ \varphi \sim U(0, 2\pi),\
+        \epsilon_t \sim \mathcal{N}(0, \sigma^2)
+
+    No single paper introduced this task: it is a warm-up used in countless
+    tutorials.  Training a network to predict the next element of its own
+    input goes back to Elman (1990).  One value does not determine the next
+    (a rising and a falling wave pass through the same value), so the model
+    must keep the phase and the frequency in its state.
+    """
+    T = _positive_int("T", T)
+    N = _positive_int("N", N)
+    rng = as_rng(rng)
+    dtype = _float_dtype(dtype)
+    if noise < 0:
+        raise ValueError(f"noise must be >= 0, got {noise}")
+    w = rng.uniform(omega[0], omega[1], size=N)  # (N,)
+    A = rng.uniform(amplitude[0], amplitude[1], size=N)  # (N,)
+    phi = rng.uniform(0.0, 2 * np.pi, size=N)  # (N,)
+    t = np.arange(T + 1)[:, None]  # (T + 1, 1)
+    s = A * np.sin(w * t + phi)  # (T + 1, N)
+    if noise:
+        s = s + noise * rng.standard_normal(s.shape)
+    s = s[:, :, None].astype(dtype)  # (T + 1, N, 1)
+    return SineBatch(s[:-1].copy(), s[1:].copy())
+
+
+# --- a tagging task that needs the future ---------------------------------------------------------
+
+
+class TaggingBatch(NamedTuple):
+    """A batch of the look-around tagging task."""
+
+    xs: np.ndarray  # (T, N, V) one-hot tokens, zero at padding
+    tags: np.ndarray  # (T, N) int in [0, V + 2), 0 at padding
+    mask: np.ndarray  # (T, N) bool, True at the first lengths[n] steps
+
+
+def look_around_tagging(T, N, rng, *, n_symbols=4, min_length=None, dtype=np.float64):
+    r"""Tag every token with its left or right neighbour: a task that needs the future.
+
+    Parameters
+    ----------
+    T : int
+        Padded length (the longest sequence).
+    N : int
+        Batch size.
+    rng : numpy.random.Generator or int
+    n_symbols : int, even, at least 2
+        Vocabulary size ``V``.
+    min_length : int, optional
+        Shortest sequence; lengths are uniform in ``[min_length, T]``.
+        Default ``max(1, T // 2)``.
+    dtype : floating dtype, optional
+
+    Returns
+    -------
+    xs : ndarray, shape (T, N, V)
+        One-hot tokens, drawn uniformly from ``V`` symbols; all zero at padding.
+    tags : ndarray of int64, shape (T, N), values in [0, V + 2)
+        The tag of every token (0 at padding, where it must not be scored).
+    mask : ndarray of bool, shape (T, N)
+        True at the valid steps (left-aligned; ``mask.sum(0)`` are the lengths).
+
+    Notes
+    -----
+    Written for this course.  Symbols ``0 .. V/2 - 1`` *look back*, symbols
+    ``V/2 .. V - 1`` *look ahead*.  With :math:`L` the sequence's length, the tag
+    of the token :math:`x_t` is
+
+    .. math::
+        y_t = \begin{cases}
+            x_{t-1} & x_t \text{ looks back and } t > 0 \\
+            \text{START} = V & x_t \text{ looks back and } t = 0 \\
+            x_{t+1} & x_t \text{ looks ahead and } t < L - 1 \\
+            \text{END} = V + 1 & x_t \text{ looks ahead and } t = L - 1
+        \end{cases}
+
+    **A left-to-right model is at chance on half of it.**  At a look-ahead
+    token that is not the last, the tag is :math:`x_{t+1}`, drawn uniformly
+    and independently of :math:`x_0, \dots, x_t`, the only tokens such a model
+    has read.  Whatever it predicts, its expected accuracy on these steps is at
+    most :math:`1/V` (exactly :math:`1/V` if it predicts a symbol, 0 if it
+    predicts START or END).  It can be right on every look-back token, and it
+    can only guess the END tag from the distribution of lengths.  About half
+    the tokens look ahead, so its accuracy over long sequences is at most about
+    :math:`1/2 + 1/(2V)` (0.625 for ``V = 4``).  A right-to-left model fails
+    on the look-back half in the same way.
+
+    **A bidirectional model can reach 100 %.**  At step :math:`t` its forward
+    direction has just read :math:`x_{t-1}` (or knows it is at the start), its
+    backward direction has just read :math:`x_{t+1}` (or knows it starts at the
+    sequence's own end), and both see :math:`x_t`, which says which neighbour
+    to copy: every tag is a function of what the two directions hold.
+    """
+    T = _positive_int("T", T)
+    N = _positive_int("N", N)
+    V = _positive_int("n_symbols", n_symbols, minimum=2)
+    if V % 2:
+        raise ValueError(f"n_symbols must be even (half look back, half look ahead), got {V}")
+    min_length = max(1, T // 2) if min_length is None else _positive_int("min_length", min_length)
+    if min_length > T:
+        raise ValueError(f"min_length must be at most T = {T}, got {min_length}")
+    rng = as_rng(rng)
+    lengths = rng.integers(min_length, T + 1, size=N)  # (N,)
+    mask = lengths_to_mask(lengths, T)  # (T, N)
+    tokens = rng.integers(0, V, size=(T, N))  # (T, N)
+
+    prev = np.vstack([np.full((1, N), V), tokens[:-1]])  # (T, N): x_{t-1}, START at t = 0
+    nxt = np.vstack([tokens[1:], np.zeros((1, N), dtype=tokens.dtype)])  # (T, N): x_{t+1}
+    is_last = np.arange(T)[:, None] == lengths[None, :] - 1  # (T, N)
+    nxt = np.where(is_last, V + 1, nxt)  # END at each sequence's own last step
+    tags = np.where(tokens < V // 2, prev, nxt)  # (T, N)
+
+    tags = np.where(mask, tags, 0).astype(np.int64)
+    xs = one_hot(tokens, V, dtype) * mask[:, :, None]  # zero input at padding
+    return TaggingBatch(xs, tags, mask)
+
+
+# --- characters ----------------------------------------------------------------------------------
+
+
+def load_corpus(name="recurrent.txt"):
+    """The text of a corpus shipped in :mod:`rnn_ref.corpus`, without its header.
+
+    Parameters
+    ----------
+    name : str, optional
+        File name inside the package ``rnn_ref.corpus``.
+
+    Returns
+    -------
+    text : str
+        The file's text after its leading ``#`` header lines.
+
+    Notes
+    -----
+    Read with :mod:`importlib.resources`, so it works from an installed wheel
+    as well as from a source checkout.
+    """
+    raw = resources.files("rnn_ref.corpus").joinpath(name).read_text(encoding="utf-8")
+    lines = raw.splitlines(keepends=True)
+    start = 0
+    while start < len(lines) and lines[start].startswith("#"):
+        start += 1
+    return "".join(lines[start:])
+
+
+class Vocabulary:
+    """The characters of a text, each with an index.
+
+    Parameters
+    ----------
+    text : str
+        Every character of it gets an index, in sorted order.
+
+    Attributes
+    ----------
+    chars : list of str, length V
+        ``chars[k]`` is the character of index ``k``.
+    index : dict of str to int
+        The inverse: ``index[chars[k]] == k``.
+    """
+
+    def __init__(self, text):
+        if not isinstance(text, str) or not text:
+            raise ValueError("text must be a non-empty str")
+        self.chars = sorted(set(text))
+        self.index = {ch: k for k, ch in enumerate(self.chars)}
+
+    def __len__(self):
+        """V, the number of characters."""
+        return len(self.chars)
+
+    def __repr__(self):
+        return f"Vocabulary(V={len(self)})"
+
+    def encode(self, text):
+        """Indices of the characters of ``text``: ndarray of int64, shape (len(text),)."""
+        unknown = sorted(set(text) - self.index.keys())
+        if unknown:
+            raise ValueError(f"text has characters not in the vocabulary: {unknown}")
+        return np.array([self.index[ch] for ch in text], dtype=np.int64)
+
+    def decode(self, indices):
+        """The text of a sequence of indices, each in [0, V)."""
+        indices = np.asarray(indices)
+        if indices.ndim != 1 or not np.issubdtype(indices.dtype, np.integer):
+            raise ValueError(f"indices has shape {indices.shape} and dtype {indices.dtype}, expected (n,) integers")
+        if indices.size and (indices.min() < 0 or indices.max() >= len(self)):
+            raise ValueError(f"indices must lie in [0, V) = [0, {len(self)}), got {indices.min()} .. {indices.max()}")
+        return "".join(self.chars[k] for k in indices)
+
+
+class CharBatch(NamedTuple):
+    """A batch of windows of text for next-character prediction."""
+
+    inputs: np.ndarray  # (T, N) int: the characters of each window
+    targets: np.ndarray  # (T, N) int: the next character of each
+
+
+def char_batches(text, T, N, rng, *, vocab=None):
+    r"""Random windows of a text, with the next character of every step as target.
+
+    Parameters
+    ----------
+    text : str or array_like of int
+        The corpus, as a string or already encoded.
+    T : int
+        Window length (steps of truncated backpropagation through time).
+    N : int
+        Batch size (number of windows).
+    rng : numpy.random.Generator or int
+    vocab : Vocabulary, optional
+        Encodes a string ``text``; default ``Vocabulary(text)``.
+
+    Returns
+    -------
+    inputs : ndarray of int64, shape (T, N)
+        ``inputs[t, n] = c[s_n + t]`` with ``c`` the encoded text and ``s_n``
+        a start drawn uniformly from ``[0, len(c) - T - 1]``.
+    targets : ndarray of int64, shape (T, N)
+        ``targets[t, n] = c[s_n + t + 1]``: the same window shifted by one.
+
+    Notes
+    -----
+    Each call draws one batch; call it again (with the same ``rng``) for the next.
+    Next-symbol prediction as a training task for recurrent networks goes back
+    to Elman (1990).
+    """
+    if isinstance(text, str):
+        codes = (vocab if vocab is not None else Vocabulary(text)).encode(text)
+    else:
+        codes = np.asarray(text)
+        if codes.ndim != 1 or not np.issubdtype(codes.dtype, np.integer):
+            raise ValueError(f"text has shape {codes.shape} and dtype {codes.dtype}, expected a str or (n,) integers")
+    T = _positive_int("T", T)
+    N = _positive_int("N", N)
+    rng = as_rng(rng)
+    if len(codes) < T + 1:
+        raise ValueError(f"text has {len(codes)} characters, expected at least T + 1 = {T + 1}")
+    starts = rng.integers(0, len(codes) - T, size=N)  # (N,), last window ends at the last character
+    index = starts[None, :] + np.arange(T)[:, None]  # (T, N)
+    return CharBatch(codes[index].astype(np.int64), codes[index + 1].astype(np.int64))
