@@ -1,0 +1,156 @@
+r"""Bidirectional layers (Schuster and Paliwal 1997) over any cell.
+
+Two independent cells read the sequence: one from left to right, one from
+right to left.  Their outputs at step :math:`t` are merged:
+
+.. math::
+    \overrightarrow{h}_t = \mathrm{cell}_{\rightarrow}(x_t, \overrightarrow{h}_{t-1}), \quad
+    \overleftarrow{h}_t = \mathrm{cell}_{\leftarrow}(x_t, \overleftarrow{h}_{t+1}), \quad
+    y_t = \mathrm{merge}(\overrightarrow{h}_t, \overleftarrow{h}_t)
+
+with ``merge`` one of ``"concat"`` (``[fwd, bwd]``, 2H features), ``"sum"``
+and ``"mean"`` (H features).
+
+With padding, "right to left" means from each sequence's *own* last valid
+step: sequence ``n`` of length ``L_n`` is reversed within its first ``L_n``
+steps (:func:`rnn_ref.masks.reverse_sequences`), run through the backward cell
+with the same mask, and its outputs are reversed back.  Reversing the padded
+array as a whole would start the backward cell on padding; PyTorch's packed
+sequences do it the per-sequence way, and so do we.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._checks import Dims, check_choice
+from .cells import get_cell, sequence_backward, sequence_forward
+from .masks import mask_to_lengths, resolve_mask, reverse_sequences
+
+MERGES = ("concat", "sum", "mean")
+
+
+class BidirectionalCache(NamedTuple):
+    """What :func:`bidirectional_backward` needs; also the final states of both directions."""
+
+    cell: str
+    merge: str
+    lengths: np.ndarray  # (N,) valid length of every sequence
+    cache_fwd: object  # the forward cell's own cache
+    cache_bwd: object  # the backward cell's cache, on the per-sequence reversed input
+    state_fwd: tuple  # final state(s) of the forward direction, (N, H) each: PyTorch's h_n[0]
+    state_bwd: tuple  # final state(s) of the backward direction (at t = 0): PyTorch's h_n[1]
+
+
+def bidirectional_forward(cell, xs, params_fwd, params_bwd, mask=None, merge="concat", *, lengths=None, **cell_kwargs):
+    r"""Run a bidirectional layer of ``cell`` over a padded batch.
+
+    Parameters
+    ----------
+    cell : str
+        ``"rnn"``, ``"lstm"``, ``"gru"`` or ``"peephole"``.
+    xs : ndarray, shape (T, N, D)
+    params_fwd, params_bwd : dict
+        Parameters of the left-to-right and right-to-left cells (same keys).
+    mask : ndarray of bool, shape (T, N), optional
+        Left-aligned: each sequence's valid steps first, then padding.
+    merge : str
+        ``"concat"`` (output 2H), ``"sum"`` or ``"mean"`` (output H).
+    lengths : ndarray of int, shape (N,), optional
+        Instead of ``mask``.
+    **cell_kwargs
+        Passed to both cells, e.g. ``reset_after=True`` for the GRU.
+
+    Returns
+    -------
+    ys : ndarray, shape (T, N, 2H) for concat, (T, N, H) otherwise
+        Zero at padded steps.
+    cache : BidirectionalCache
+        Its ``state_fwd`` and ``state_bwd`` hold the final states of the
+        two directions.
+
+    Notes
+    -----
+    .. math::
+        y_t = [\overrightarrow{h}_t; \overleftarrow{h}_t], \quad
+        \overrightarrow{h}_t + \overleftarrow{h}_t
+        \quad\text{or}\quad \tfrac12(\overrightarrow{h}_t + \overleftarrow{h}_t)
+
+    The cost is two cells' worth of work, and the backward cell needs the
+    whole sequence before it can emit its first output, so a bidirectional
+    layer can neither stream nor generate.
+    """
+    get_cell(cell)
+    check_choice("merge", merge, MERGES)
+    dims = Dims()
+    xs = dims.array("xs", xs, ("T", "N", "D"))
+    T, N, _ = xs.shape
+    mask = resolve_mask(mask, lengths, T, N)
+    lengths = np.full(N, T) if mask is None else mask_to_lengths(mask)
+
+    hs_fwd, state_fwd, cache_fwd = sequence_forward(cell, xs, None, params_fwd, mask, **cell_kwargs)
+    xs_rev = reverse_sequences(xs, lengths)  # each sequence reversed within its own length
+    hs_bwd_rev, state_bwd, cache_bwd = sequence_forward(cell, xs_rev, None, params_bwd, mask, **cell_kwargs)
+    if hs_bwd_rev.shape != hs_fwd.shape:
+        raise ValueError(
+            f"params_fwd and params_bwd give different hidden sizes: {hs_fwd.shape[-1]} and {hs_bwd_rev.shape[-1]}"
+        )
+    hs_bwd = reverse_sequences(hs_bwd_rev, lengths)  # back to the original time order
+
+    if merge == "concat":
+        ys = np.concatenate([hs_fwd, hs_bwd], axis=-1)  # (T, N, 2H): forward first
+    elif merge == "sum":
+        ys = hs_fwd + hs_bwd  # (T, N, H)
+    else:
+        ys = (hs_fwd + hs_bwd) / 2
+    cache = BidirectionalCache(cell, merge, lengths, cache_fwd, cache_bwd, state_fwd, state_bwd)
+    return ys, cache
+
+
+def bidirectional_backward(dys, cache):
+    r"""Backward pass of :func:`bidirectional_forward`.
+
+    Parameters
+    ----------
+    dys : ndarray, shape (T, N, 2H) for concat, (T, N, H) otherwise
+        Gradient with respect to ``ys`` (ignored at padded steps).
+    cache : BidirectionalCache
+
+    Returns
+    -------
+    dxs : ndarray, shape (T, N, D)
+        Sum of what both directions send back to the input.
+    grads_fwd, grads_bwd : dict
+        Gradients of ``params_fwd`` and ``params_bwd``.
+
+    Notes
+    -----
+    The merge splits the gradient (concat: the two halves; sum: the same
+    gradient to both; mean: half to each).  The backward cell ran on the
+    reversed input, so its upstream gradient is reversed the same way
+    before its backward pass, and its input gradient reversed back after.
+    """
+    if not isinstance(cache, BidirectionalCache):
+        raise ValueError(
+            f"cache must be the BidirectionalCache returned by bidirectional_forward, got {type(cache).__name__}"
+        )
+    xs = cache.cache_fwd.xs
+    T, N, _ = xs.shape
+    H = cache.state_fwd[0].shape[-1]
+    width = 2 * H if cache.merge == "concat" else H
+    dims = Dims(T=T, N=N, F=width)
+    dims.array("xs (from cache)", xs, ("T", "N", "D"))
+    dys = dims.array("dys", dys, ("T", "N", "F"))
+
+    if cache.merge == "concat":
+        dhs_fwd, dhs_bwd = dys[..., :H], dys[..., H:]
+    elif cache.merge == "sum":
+        dhs_fwd = dhs_bwd = dys
+    else:
+        dhs_fwd = dhs_bwd = dys / 2
+
+    dxs_fwd, _, grads_fwd = sequence_backward(cache.cell, dhs_fwd, cache.cache_fwd)
+    dhs_bwd_rev = reverse_sequences(dhs_bwd, cache.lengths)
+    dxs_bwd_rev, _, grads_bwd = sequence_backward(cache.cell, dhs_bwd_rev, cache.cache_bwd)
+    dxs = dxs_fwd + reverse_sequences(dxs_bwd_rev, cache.lengths)
+    return dxs, grads_fwd, grads_bwd

@@ -1,0 +1,242 @@
+"""rnn_ref.bidirectional: PyTorch oracle, numerical gradients, properties, bad input."""
+
+import copy
+
+import numpy as np
+import pytest
+from _cells import numeric_grad, random_params
+
+from rnn_ref import bidirectional, cells, masks
+from rnn_ref.bidirectional import bidirectional_backward, bidirectional_forward
+
+CELLS = ["rnn", "lstm", "gru", "peephole"]
+MERGES = ["concat", "sum", "mean"]
+
+
+def cell_kwargs(cell, reset_after):
+    return {"reset_after": reset_after} if cell == "gru" else {}
+
+
+# --- the PyTorch oracle --------------------------------------------------------------------------
+
+TORCH_CELLS = [("rnn", False), ("lstm", False), ("gru", True)]
+
+
+@pytest.mark.parametrize("cell,reset_after", TORCH_CELLS)
+@pytest.mark.parametrize("T,N,D,H,lengths", [(6, 4, 3, 5, [6, 2, 4, 1]), (1, 1, 2, 3, [1]), (5, 3, 4, 2, [5, 5, 5])])
+def test_bidirectional_matches_torch_packed(torch, cell, reset_after, T, N, D, H, lengths):
+    """Outputs, final states and every gradient equal torch's bidirectional layer on packed sequences."""
+    rng = np.random.default_rng(T * 100 + N)
+    lengths = np.array(lengths)
+    params = [random_params(cell, D, H, rng, reset_after=reset_after) for _ in range(2)]
+    # torch splits each bias in two; ours is their sum, and the GRU's n block of bias_hh is b_hn
+    module = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](D, H, bidirectional=True)
+    torch_biases = {}
+    with torch.no_grad():
+        for suffix, p in zip(("_l0", "_l0_reverse"), params, strict=True):
+            b_ih = rng.normal(0, 0.5, p["b"].shape)
+            b_hh = p["b"] - b_ih
+            if cell == "gru":
+                b_hh[2 * H :] = p["b_hn"]
+                b_ih[2 * H :] = p["b"][2 * H :]
+            getattr(module, "weight_ih" + suffix).copy_(torch.tensor(p["W_x"]))
+            getattr(module, "weight_hh" + suffix).copy_(torch.tensor(p["W_h"]))
+            getattr(module, "bias_ih" + suffix).copy_(torch.tensor(b_ih))
+            getattr(module, "bias_hh" + suffix).copy_(torch.tensor(b_hh))
+            torch_biases[suffix] = (b_ih, b_hh)
+
+    xs = rng.normal(size=(T, N, D))
+    xs_t = torch.tensor(xs, requires_grad=True)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(xs_t, torch.tensor(lengths), enforce_sorted=False)
+    out, state = module(packed)
+    out, _ = torch.nn.utils.rnn.pad_packed_sequence(out, total_length=T)
+    h_n = state[0] if cell == "lstm" else state
+
+    ys, cache = bidirectional_forward(cell, xs, *params, lengths=lengths, **cell_kwargs(cell, reset_after))
+    np.testing.assert_allclose(ys, out.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(cache.state_fwd[0], h_n[0].detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(cache.state_bwd[0], h_n[1].detach().numpy(), rtol=1e-10, atol=1e-12)
+    if cell == "lstm":
+        np.testing.assert_allclose(cache.state_fwd[1], state[1][0].detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(cache.state_bwd[1], state[1][1].detach().numpy(), rtol=1e-10, atol=1e-12)
+
+    dys = rng.normal(size=ys.shape)
+    (out * torch.tensor(dys)).sum().backward()
+    dxs, grads_fwd, grads_bwd = bidirectional_backward(dys, cache)
+    np.testing.assert_allclose(dxs, xs_t.grad.numpy(), rtol=1e-9, atol=1e-12)
+    for suffix, grads in (("_l0", grads_fwd), ("_l0_reverse", grads_bwd)):
+        np.testing.assert_allclose(grads["W_x"], getattr(module, "weight_ih" + suffix).grad.numpy(), atol=1e-11)
+        np.testing.assert_allclose(grads["W_h"], getattr(module, "weight_hh" + suffix).grad.numpy(), atol=1e-11)
+        db_ih = getattr(module, "bias_ih" + suffix).grad.numpy()
+        db_hh = getattr(module, "bias_hh" + suffix).grad.numpy()
+        if cell == "gru":
+            np.testing.assert_allclose(grads["b"][: 2 * H], db_ih[: 2 * H], atol=1e-11)
+            np.testing.assert_allclose(grads["b"][2 * H :], db_ih[2 * H :], atol=1e-11)
+            np.testing.assert_allclose(grads["b_hn"], db_hh[2 * H :], atol=1e-11)
+        else:
+            # b = b_ih + b_hh, so torch gives the same gradient to both halves
+            np.testing.assert_allclose(grads["b"], db_ih, atol=1e-11)
+            np.testing.assert_allclose(grads["b"], db_hh, atol=1e-11)
+
+
+# --- numerical gradients -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("merge", MERGES)
+def test_bidirectional_backward_matches_numeric(cell, merge):
+    """Every input and every parameter of both directions, on a variable-length batch."""
+    rng = np.random.default_rng(7)
+    T, N, D, H = 4, 3, 2, 3
+    lengths = np.array([4, 1, 3])
+    kwargs = {"reset_after": True} if cell == "gru" else {}
+    params_fwd = random_params(cell, D, H, rng, reset_after=True)
+    params_bwd = random_params(cell, D, H, rng, reset_after=True)
+    xs = rng.normal(size=(T, N, D))
+    ys, cache = bidirectional_forward(cell, xs, params_fwd, params_bwd, lengths=lengths, merge=merge, **kwargs)
+    dys = rng.normal(size=ys.shape)
+    dxs, grads_fwd, grads_bwd = bidirectional_backward(dys, cache)
+
+    def loss():
+        out, _ = bidirectional_forward(cell, xs, params_fwd, params_bwd, lengths=lengths, merge=merge, **kwargs)
+        return float((out * dys).sum())
+
+    np.testing.assert_allclose(dxs, numeric_grad(loss, xs), rtol=1e-6, atol=1e-8)
+    for params, grads in ((params_fwd, grads_fwd), (params_bwd, grads_bwd)):
+        assert grads.keys() == params.keys()
+        for key in params:
+            np.testing.assert_allclose(grads[key], numeric_grad(loss, params[key]), rtol=1e-6, atol=1e-8, err_msg=key)
+
+
+# --- properties ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_reverse_direction_equals_cell_on_per_sequence_reversed_input(cell, rng):
+    T, N, D, H = 5, 3, 2, 4
+    lengths = np.array([5, 2, 3])
+    params_fwd, params_bwd = random_params(cell, D, H, rng), random_params(cell, D, H, rng)
+    xs = rng.normal(size=(T, N, D))
+    ys, _ = bidirectional_forward(cell, xs, params_fwd, params_bwd, lengths=lengths)
+    mask = masks.lengths_to_mask(lengths, T)
+    for n, L in enumerate(lengths):
+        # one sequence alone, reversed by hand, run through the backward cell
+        x_rev = xs[:L, n : n + 1][::-1]
+        hs_rev, _, _ = cells.sequence_forward(cell, x_rev, None, params_bwd)
+        np.testing.assert_allclose(ys[:L, n, H:], hs_rev[::-1, 0], rtol=1e-12, atol=1e-14)
+        hs_fwd, _, _ = cells.sequence_forward(cell, xs[:L, n : n + 1], None, params_fwd)
+        np.testing.assert_allclose(ys[:L, n, :H], hs_fwd[:, 0], rtol=1e-12, atol=1e-14)
+    assert np.all(ys[~mask] == 0), "padded steps must have zero output"
+
+
+def test_reversing_the_padded_array_whole_gives_different_numbers(rng):
+    """The wrong way: xs[::-1] without a mask feeds the padding to the backward cell first.
+
+    (Reversing the mask too would be right here: a zero state carried through the
+    leading padding is still zero. The common mistake is to forget the mask.)
+    """
+    T, N, D, H = 5, 2, 2, 3
+    lengths = np.array([5, 2])
+    params_fwd, params_bwd = random_params("rnn", D, H, rng), random_params("rnn", D, H, rng)
+    xs = rng.normal(size=(T, N, D))
+    ys, _ = bidirectional_forward("rnn", xs, params_fwd, params_bwd, lengths=lengths)
+    xs = xs * masks.lengths_to_mask(lengths, T)[:, :, None]  # zero padding, as a padded batch has
+    ys, _ = bidirectional_forward("rnn", xs, params_fwd, params_bwd, lengths=lengths)
+    wrong_rev, _, _ = cells.sequence_forward("rnn", xs[::-1], None, params_bwd)
+    wrong = wrong_rev[::-1]
+    np.testing.assert_allclose(ys[:, 0, H:], wrong[:, 0])  # a full-length sequence is unaffected
+    assert not np.allclose(ys[:2, 1, H:], wrong[:2, 1])  # a short one is not
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_merge_modes_are_concat_sum_and_mean_of_the_same_directions(cell, rng):
+    T, N, D, H = 3, 2, 2, 3
+    params_fwd, params_bwd = random_params(cell, D, H, rng), random_params(cell, D, H, rng)
+    xs = rng.normal(size=(T, N, D))
+    concat, _ = bidirectional_forward(cell, xs, params_fwd, params_bwd, merge="concat")
+    total, _ = bidirectional_forward(cell, xs, params_fwd, params_bwd, merge="sum")
+    mean, _ = bidirectional_forward(cell, xs, params_fwd, params_bwd, merge="mean")
+    assert concat.shape == (T, N, 2 * H) and total.shape == mean.shape == (T, N, H)
+    np.testing.assert_allclose(total, concat[..., :H] + concat[..., H:])
+    np.testing.assert_allclose(mean, total / 2)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_bidirectional_mutates_nothing_and_is_linear_in_upstream_gradient(cell, rng):
+    T, N, D, H = 4, 3, 2, 3
+    params_fwd, params_bwd = random_params(cell, D, H, rng), random_params(cell, D, H, rng)
+    xs = rng.normal(size=(T, N, D))
+    mask = masks.lengths_to_mask(np.array([4, 0, 2]), T)
+    before = copy.deepcopy((xs, params_fwd, params_bwd, mask))
+    ys, cache = bidirectional_forward(cell, xs, params_fwd, params_bwd, mask=mask)
+    d1, d2 = rng.normal(size=ys.shape), rng.normal(size=ys.shape)
+    saved = copy.deepcopy((d1, d2))
+    g1, g2 = bidirectional_backward(d1, cache), bidirectional_backward(d2, cache)
+    g12 = bidirectional_backward(2 * d1 - 3 * d2, cache)
+    for original, after in zip(before + saved, (xs, params_fwd, params_bwd, mask, d1, d2), strict=True):
+        if isinstance(original, dict):
+            for key in original:
+                np.testing.assert_array_equal(original[key], after[key])
+        else:
+            np.testing.assert_array_equal(original, after)
+    np.testing.assert_allclose(g12[0], 2 * g1[0] - 3 * g2[0], atol=1e-12)
+    for k in (1, 2):
+        for key in g1[k]:
+            np.testing.assert_allclose(g12[k][key], 2 * g1[k][key] - 3 * g2[k][key], atol=1e-12)
+    assert np.all(g1[0][:, 1] == 0), "an empty sequence receives no gradient"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cell", CELLS)
+def test_bidirectional_preserves_dtype(cell, dtype, rng):
+    params = [random_params(cell, 2, 3, rng, dtype=dtype) for _ in range(2)]
+    xs = rng.normal(size=(3, 2, 2)).astype(dtype)
+    ys, cache = bidirectional_forward(cell, xs, *params)
+    dxs, grads_fwd, grads_bwd = bidirectional_backward(np.ones_like(ys), cache)
+    assert ys.dtype == dxs.dtype == dtype
+    assert all(g.dtype == dtype for g in (*grads_fwd.values(), *grads_bwd.values()))
+
+
+def test_bidirectional_gru_passes_reset_after_to_both_cells(rng):
+    params = [random_params("gru", 2, 3, rng, reset_after=True) for _ in range(2)]
+    xs = rng.normal(size=(3, 2, 2))
+    ys, cache = bidirectional_forward("gru", xs, *params, reset_after=True)
+    assert cache.cache_fwd.reset_after and cache.cache_bwd.reset_after
+    with pytest.raises(ValueError, match="b_hn"):
+        bidirectional_forward("gru", xs, *params)  # reset_after=False takes no b_hn
+
+
+# --- bad input -----------------------------------------------------------------------------------
+
+
+def test_unknown_cell_and_merge_are_named(rng):
+    params = random_params("rnn", 2, 3, rng)
+    xs = rng.normal(size=(3, 2, 2))
+    with pytest.raises(ValueError, match="unknown cell 'transformer'"):
+        bidirectional_forward("transformer", xs, params, params)
+    with pytest.raises(ValueError, match="unknown merge 'max'"):
+        bidirectional_forward("rnn", xs, params, params, merge="max")
+
+
+def test_bad_shapes_are_named(rng):
+    params = random_params("lstm", 2, 3, rng)
+    xs = rng.normal(size=(3, 2, 2))
+    with pytest.raises(ValueError, match=r"xs has shape \(2, 2\)"):
+        bidirectional_forward("lstm", xs[0], params, params)
+    with pytest.raises(ValueError, match=r"mask has shape \(2, 2\), expected \(T, N\) = \(3, 2\)"):
+        bidirectional_forward("lstm", xs, params, params, mask=np.ones((2, 2), bool))
+    with pytest.raises(ValueError, match="left-aligned"):
+        bidirectional_forward("lstm", xs, params, params, mask=np.array([[0, 1], [1, 1], [1, 1]], bool))
+    with pytest.raises(ValueError, match="W_x"):
+        bidirectional_forward("lstm", xs, params, random_params("rnn", 2, 3, rng))
+    with pytest.raises(ValueError, match="hidden sizes"):
+        bidirectional_forward("lstm", xs, params, random_params("lstm", 2, 4, rng))
+    ys, cache = bidirectional_forward("lstm", xs, params, params, merge="sum")
+    with pytest.raises(ValueError, match=r"dys has shape \(3, 2, 6\), expected \(T, N, F\) = \(3, 2, 3\)"):
+        bidirectional_backward(np.zeros((3, 2, 6)), cache)
+    with pytest.raises(ValueError, match="BidirectionalCache"):
+        bidirectional_backward(ys, cache.cache_fwd)
+
+
+def test_module_exports_merges():
+    assert bidirectional.MERGES == ("concat", "sum", "mean")
