@@ -66,7 +66,7 @@ def _float_dtype(dtype):
     return dtype
 
 
-def one_hot(indices, V, dtype=np.float64):
+def one_hot(indices, V, dtype=np.float64, *, name="indices"):
     """One-hot encode integer indices.
 
     Parameters
@@ -75,6 +75,8 @@ def one_hot(indices, V, dtype=np.float64):
     V : int
         Number of classes (vocabulary size).
     dtype : floating dtype, optional
+    name : str, optional
+        How error messages call ``indices``.
 
     Returns
     -------
@@ -84,9 +86,9 @@ def one_hot(indices, V, dtype=np.float64):
     V = _positive_int("V", V)
     indices = np.asarray(indices)
     if not np.issubdtype(indices.dtype, np.integer):
-        raise ValueError(f"indices has dtype {indices.dtype}, expected integers in [0, V) = [0, {V})")
+        raise ValueError(f"{name} has dtype {indices.dtype}, expected integers in [0, V) = [0, {V})")
     if indices.size and (indices.min() < 0 or indices.max() >= V):
-        raise ValueError(f"indices must lie in [0, V) = [0, {V}), got min {indices.min()} and max {indices.max()}")
+        raise ValueError(f"{name} must lie in [0, V) = [0, {V}), got min {indices.min()} and max {indices.max()}")
     return np.eye(V, dtype=_float_dtype(dtype))[indices]  # row k of the identity is the one-hot of k
 
 
@@ -345,10 +347,11 @@ def look_around_tagging(T, N, rng, *, n_symbols=4, min_length=None, dtype=np.flo
     has read.  Whatever it predicts, its expected accuracy on these steps is at
     most :math:`1/V` (exactly :math:`1/V` if it predicts a symbol, 0 if it
     predicts START or END).  It can be right on every look-back token, and it
-    can only guess the END tag from the distribution of lengths.  About half
-    the tokens look ahead, so its accuracy over long sequences is at most about
-    :math:`1/2 + 1/(2V)` (0.625 for ``V = 4``).  A right-to-left model fails
-    on the look-back half in the same way.
+    can only guess the END tag from the distribution of lengths.  Half the
+    tokens look ahead, so its accuracy is at most :math:`1/2 + 1/(2V)` (0.625
+    for ``V = 4``) plus what guessing END near the end gains;
+    :func:`look_around_ceiling` gives the exact figure.  A right-to-left
+    model fails on the look-back half in the same way.
 
     **A bidirectional model can reach 100 %.**  At step :math:`t` its forward
     direction has just read :math:`x_{t-1}` (or knows it is at the start), its
@@ -378,6 +381,47 @@ def look_around_tagging(T, N, rng, *, n_symbols=4, min_length=None, dtype=np.flo
     tags = np.where(mask, tags, 0).astype(np.int64)
     xs = one_hot(tokens, V, dtype) * mask[:, :, None]  # zero input at padding
     return TaggingBatch(xs, tags, mask)
+
+
+def look_around_ceiling(T, *, n_symbols=4, min_length=None):
+    r"""The best expected accuracy of a left-to-right model on :func:`look_around_tagging`.
+
+    Parameters
+    ----------
+    T, n_symbols, min_length
+        As for :func:`look_around_tagging`.
+
+    Returns
+    -------
+    float
+        Expected number of correct tags over expected number of valid steps,
+        for the best predictor that sees only :math:`x_0, \dots, x_t` (and so
+        knows :math:`t`).  A bidirectional model can reach 1.
+
+    Notes
+    -----
+    With lengths :math:`L` uniform on ``[min_length, T]``, a valid step
+    :math:`t` is the last with probability
+    :math:`q_t = P(L = t + 1) / P(L > t)`.  A look-back token's tag is known
+    (accuracy 1); a look-ahead token's tag is END with probability
+    :math:`q_t` and each symbol with probability :math:`(1 - q_t)/V`, so the
+    best guess is right with probability :math:`\max(q_t, (1 - q_t)/V)`.
+    Half the tokens look each way:
+
+    .. math::
+        \text{ceiling} = \frac{\sum_t P(L > t)\,
+            \big(\tfrac12 + \tfrac12 \max(q_t, (1 - q_t)/V)\big)}{\sum_t P(L > t)}
+    """
+    T = _positive_int("T", T)
+    V = _positive_int("n_symbols", n_symbols, minimum=2)
+    m = max(1, T // 2) if min_length is None else _positive_int("min_length", min_length)
+    if m > T:
+        raise ValueError(f"min_length must be at most T = {T}, got {m}")
+    t = np.arange(T)
+    survive = (T - np.maximum(m, t + 1) + 1) / (T - m + 1)  # P(L > t) = P(L >= t + 1)
+    q = np.where(t + 1 >= m, 1 / (T - m + 1), 0.0) / survive  # P(L = t + 1 | L > t)
+    per_step = 0.5 + 0.5 * np.maximum(q, (1 - q) / V)
+    return float(np.sum(survive * per_step) / np.sum(survive))
 
 
 # --- characters ----------------------------------------------------------------------------------

@@ -1,0 +1,518 @@
+r"""The small models the chapters train, on top of any cell.
+
+Every model keeps its parameters in **one flat dict** of arrays, so one
+optimizer (:mod:`rnn_ref.optim`), one clipper (:mod:`rnn_ref.clip`) and one
+gradient checker (:mod:`rnn_ref.gradcheck`) serve them all:
+
+* the cell's own keys, ``W_x``, ``W_h``, ``b`` (plus ``b_hn`` for a GRU with
+  ``reset_after=True``, ``p_i, p_f, p_o`` for the peephole LSTM);
+* a linear read-out ``W_y`` (K, H) and ``b_y`` (K,) on the hidden states;
+* a bidirectional model prefixes the keys of its two cells: ``"fwd.W_x"``,
+  ``"bwd.W_x"``, ... and reads out ``W_y`` (K, 2H) (``merge="concat"``) or
+  (K, H) (``"sum"``, ``"mean"``).
+
+=========================  ============================  =================================
+Model                      Output                        Loss
+=========================  ============================  =================================
+per-step tagger            logits (T, N, K)              softmax cross-entropy per step
+character language model   the tagger on one-hot chars   the same, targets shifted by one
+last-state model           (N, K) from the final state   mean squared error or cross-entropy
+bidirectional tagger       logits (T, N, K)              softmax cross-entropy per step
+=========================  ============================  =================================
+
+Each model has ``init_<model>(...) -> params`` and ``<model>_loss(params, *batch,
+cell=...) -> (loss, grads)``, where ``batch`` is what :mod:`rnn_ref.data` returns,
+so ``tagger_loss(params, *look_around_tagging(T, N, rng), cell="gru")`` works.
+``cell`` is ``"rnn"``, ``"lstm"``, ``"gru"`` or ``"peephole"``; a GRU runs with
+``reset_after=True`` exactly when its params hold ``b_hn``.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from . import bidirectional, cells, init, losses
+from .clip import clip_grad_norm
+from .data import Vocabulary, as_rng, char_batches, one_hot
+from .optim import Adam
+
+_HEAD = ("W_y", "b_y")  # the read-out; every other key belongs to a cell
+
+
+# --- shared pieces -------------------------------------------------------------------------------
+
+
+def _check_head(params):
+    """``params`` must be a dict holding the read-out ``W_y`` and ``b_y``."""
+    if not isinstance(params, dict):
+        raise ValueError(f"params must be a dict of arrays, got {type(params).__name__}")
+    for key in _HEAD:
+        if key not in params:
+            raise ValueError(f"params has keys {sorted(params)}, expected a read-out {key!r} among them")
+
+
+def _cell_params(params, prefix=""):
+    """The cell's dict: keys starting with ``prefix`` (prefix removed), read-out excluded."""
+    _check_head(params)
+    return {k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix) and k not in _HEAD}
+
+
+def _cell_kwargs(cell_params):
+    """``reset_after=True`` for a GRU whose params hold ``b_hn``; nothing otherwise."""
+    return {"reset_after": True} if "b_hn" in cell_params else {}
+
+
+def _init_head(K, H_out, rng, dtype):
+    """Read-out ``W_y`` (K, H_out), Xavier uniform, and ``b_y`` (K,) zeros."""
+    return {"W_y": init.xavier_uniform((K, H_out), rng, dtype), "b_y": np.zeros(K, dtype=dtype)}
+
+
+def _head_forward(params, hs):
+    r"""Logits :math:`y = W_y h + b_y`: ``hs`` (..., H) to (..., K)."""
+    W_y, b_y = params["W_y"], params["b_y"]
+    if W_y.ndim != 2 or hs.shape[-1] != W_y.shape[1] or b_y.shape != W_y.shape[:1]:
+        raise ValueError(
+            f"params['W_y'] has shape {W_y.shape} and params['b_y'] {b_y.shape}, "
+            f"expected (K, {hs.shape[-1]}) and (K,) to read out hidden states of size {hs.shape[-1]}"
+        )
+    return hs @ W_y.T + b_y  # (..., K)
+
+
+def _head_backward(params, dlogits, hs):
+    """Gradients of the read-out, and the gradient sent back to ``hs``."""
+    K, H = params["W_y"].shape
+    dflat = dlogits.reshape(-1, K)  # (steps, K)
+    grads = {"W_y": dflat.T @ hs.reshape(-1, H), "b_y": dflat.sum(axis=0)}  # (K, H), (K,)
+    return grads, dlogits @ params["W_y"]  # (..., H)
+
+
+def _scored(mask, loss_mask):
+    """Steps that count in the loss: valid (``mask``) and asked for (``loss_mask``)."""
+    if mask is None:
+        return loss_mask
+    if loss_mask is None:
+        return mask
+    return np.logical_and(mask, loss_mask)
+
+
+# --- per-step tagger -----------------------------------------------------------------------------
+
+
+def init_tagger(cell, D, K, H, rng, dtype=np.float64, *, reset_after=False, forget_bias=1.0):
+    """Parameters of a per-step tagger: one cell and a read-out to ``K`` classes.
+
+    Parameters
+    ----------
+    cell : str
+    D : int
+        Input size.
+    K : int
+        Number of tags (classes).
+    H : int
+        Hidden size.
+    rng : numpy.random.Generator or int
+    dtype : float32 or float64
+    reset_after, forget_bias
+        Passed to :func:`rnn_ref.init.init_params`.
+
+    Returns
+    -------
+    params : dict
+        The cell's keys and ``W_y`` (K, H), ``b_y`` (K,).
+    """
+    rng = as_rng(rng)
+    params = init.init_params(cell, D, H, rng, dtype, forget_bias=forget_bias, reset_after=reset_after)
+    return {**params, **_init_head(K, H, rng, dtype)}
+
+
+def tagger_logits(params, xs, mask=None, *, cell):
+    r"""Logits of every step of a per-step tagger.
+
+    Parameters
+    ----------
+    params : dict
+        From :func:`init_tagger`.
+    xs : ndarray, shape (T, N, D)
+    mask : ndarray of bool, shape (T, N), optional
+        Valid steps (left-aligned padding).
+    cell : str
+
+    Returns
+    -------
+    logits : ndarray, shape (T, N, K)
+        :math:`a_t = W_y h_t + b_y`, with :math:`h_t` the cell's output.
+    """
+    cell_params = _cell_params(params)
+    hs, _, _ = cells.sequence_forward(cell, xs, None, cell_params, mask, **_cell_kwargs(cell_params))
+    return _head_forward(params, hs)
+
+
+def tagger_loss(params, xs, tags, mask=None, *, cell, loss_mask=None):
+    r"""Mean cross-entropy of a per-step tagger, and its gradients.
+
+    Parameters
+    ----------
+    params : dict
+        From :func:`init_tagger`.
+    xs : ndarray, shape (T, N, D)
+    tags : ndarray of int, shape (T, N), values in [0, K)
+    mask : ndarray of bool, shape (T, N), optional
+        Valid steps: padding is carried by the cell and not scored.
+    cell : str
+    loss_mask : ndarray of bool, shape (T, N), optional
+        Scores only these steps, without changing what the cell reads (the
+        recall steps of :func:`rnn_ref.data.copy_task`).
+
+    Returns
+    -------
+    loss : float
+    grads : dict
+        Same keys, shapes and dtypes as ``params``.
+
+    Notes
+    -----
+    With :math:`M` scored steps and :math:`p_t = \operatorname{softmax}(W_y h_t + b_y)`:
+
+    .. math::
+        L = -\frac{1}{M} \sum_{\text{scored } (t, n)} \log p_{t,n}[y_{t,n}], \qquad
+        \frac{\partial L}{\partial h_t} = W_y^\top \frac{\partial L}{\partial a_t}
+
+    and BPTT (:func:`rnn_ref.cells.sequence_backward`) takes
+    :math:`\partial L / \partial h_t` of every step back to the weights.
+    """
+    cell_params = _cell_params(params)
+    hs, _, cache = cells.sequence_forward(cell, xs, None, cell_params, mask, **_cell_kwargs(cell_params))
+    logits = _head_forward(params, hs)  # (T, N, K)
+    loss, dlogits = losses.softmax_cross_entropy(logits, tags, _scored(mask, loss_mask))
+    grads, dhs = _head_backward(params, dlogits, hs)
+    _, _, cell_grads = cells.sequence_backward(cell, dhs, cache)
+    return loss, {**cell_grads, **grads}
+
+
+# --- character-level language model --------------------------------------------------------------
+
+
+def init_char_lm(cell, V, H, rng, dtype=np.float64, *, reset_after=False, forget_bias=1.0):
+    """Parameters of a character-level language model: a tagger from ``V`` characters to ``V``.
+
+    Returns
+    -------
+    params : dict
+        The cell's keys with ``W_x`` (G*H, V), and ``W_y`` (V, H), ``b_y`` (V,).
+    """
+    return init_tagger(cell, V, V, H, rng, dtype, reset_after=reset_after, forget_bias=forget_bias)
+
+
+def _char_inputs(params, inputs, name="inputs"):
+    """One-hot ``inputs`` (T, N) -> (T, N, V), in the dtype of the params."""
+    _check_head(params)
+    V = params["W_y"].shape[0]
+    if "W_x" in params and params["W_x"].shape[-1] != V:
+        raise ValueError(
+            f"params['W_x'] has shape {params['W_x'].shape}, expected (G*H, V) with V = {V} "
+            "(W_y's rows): a language model reads and predicts the same characters"
+        )
+    return one_hot(inputs, V, params["W_y"].dtype, name=name)
+
+
+def char_lm_loss(params, inputs, targets, *, cell):
+    r"""Mean next-character cross-entropy, and its gradients.
+
+    Parameters
+    ----------
+    params : dict
+        From :func:`init_char_lm`.
+    inputs : ndarray of int, shape (T, N), values in [0, V)
+    targets : ndarray of int, shape (T, N)
+        The next character of every step (:func:`rnn_ref.data.char_batches`).
+    cell : str
+
+    Returns
+    -------
+    loss : float
+        In nats per character; :math:`\log V` is a uniform guess.
+    grads : dict
+
+    Notes
+    -----
+    :func:`tagger_loss` on :math:`x_t = \operatorname{onehot}(c_t)` with tags
+    :math:`c_{t+1}`: :math:`L = -\frac{1}{TN}\sum_{t,n} \log p_{t,n}[c_{t+1}]`.
+    """
+    return tagger_loss(params, _char_inputs(params, inputs), targets, cell=cell)
+
+
+def sample(params, start, n, rng, *, cell, temperature=1.0, vocab=None):
+    r"""Generate ``n`` characters, one at a time, each fed back as the next input.
+
+    Parameters
+    ----------
+    params : dict
+        From :func:`init_char_lm`.
+    start : str or array_like of int, at least one character
+        The prompt; a str needs ``vocab``.
+    n : int
+        Number of characters to generate.
+    rng : numpy.random.Generator or int
+    cell : str
+    temperature : float, optional
+        :math:`\tau > 0` divides the logits: below 1 sharper, above 1 flatter;
+        0 takes the most likely character every time (greedy).
+    vocab : Vocabulary, optional
+        When given, the result is decoded to a str.
+
+    Returns
+    -------
+    str, or ndarray of int64 of shape (n,)
+        The generated characters (without the prompt).
+
+    Notes
+    -----
+    The prompt is read in one sequence forward; then, for each new character,
+
+    .. math:: p = \operatorname{softmax}\big((W_y h_t + b_y) / \tau\big), \quad
+        c_{t+1} \sim p, \quad h_{t+1} = \mathrm{cell}(\operatorname{onehot}(c_{t+1}), h_t)
+
+    Drawn by inverse CDF, :math:`c = \min\{k : \sum_{j \le k} p_j > u\}` with
+    :math:`u \sim U(0, 1)`, so the same ``rng`` gives the same text.
+    """
+    rng = as_rng(rng)
+    if isinstance(start, str):
+        if vocab is None:
+            raise ValueError("start is a str, so vocab is needed to encode it")
+        start = vocab.encode(start)
+    start = np.asarray(start)
+    if start.ndim != 1 or start.size == 0:
+        raise ValueError(f"start has shape {start.shape}, expected (n0,) with at least one character")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"n must be an int >= 0, got {n!r}")
+    if not temperature >= 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature!r}")
+    cell_params = _cell_params(params)
+    kwargs = _cell_kwargs(cell_params)
+
+    xs = _char_inputs(params, start[:, None], name="start")  # (n0, 1, V)
+    hs, state, _ = cells.sequence_forward(cell, xs, None, cell_params, **kwargs)
+    out = np.empty(n, dtype=np.int64)
+    for k in range(n):
+        logits = _head_forward(params, hs[-1, 0]).astype(np.float64)  # (V,)
+        if temperature == 0:
+            out[k] = np.argmax(logits)
+        else:
+            z = logits / temperature
+            p = np.exp(z - z.max())  # (V,)
+            cdf = np.cumsum(p / p.sum())
+            out[k] = min(np.searchsorted(cdf, rng.random(), side="right"), len(cdf) - 1)
+        x = _char_inputs(params, out[k : k + 1, None])  # (1, 1, V)
+        hs, state, _ = cells.sequence_forward(cell, x, state, cell_params, **kwargs)
+    return vocab.decode(out) if vocab is not None else out
+
+
+class TrainedCharLM(NamedTuple):
+    """What :func:`train_char_lm` returns."""
+
+    params: dict
+    vocab: Vocabulary
+    losses: np.ndarray  # (steps,): the training loss of every step, before its update
+
+
+def train_char_lm(
+    text, cell="lstm", H=64, steps=300, T=25, N=16, lr=1e-2, seed=0, clip=5.0, *, dtype=np.float64, reset_after=False
+):
+    r"""Train a character-level language model on ``text``, in one line.
+
+    Parameters
+    ----------
+    text : str
+    cell : str
+    H : int
+        Hidden size.
+    steps : int
+        Number of updates.
+    T, N : int
+        Window length and batch size of :func:`rnn_ref.data.char_batches`.
+    lr : float
+        Adam's learning rate.
+    seed : int
+        Seeds the initial parameters and the batches: same seed, same model.
+    clip : float or None
+        Global gradient norm cap (:func:`rnn_ref.clip.clip_grad_norm`); None
+        does not clip.
+    dtype, reset_after
+        Of the parameters; ``reset_after`` for the GRU.
+
+    Returns
+    -------
+    params : dict
+    vocab : Vocabulary
+        ``Vocabulary(text)``: pass it to :func:`sample`.
+    losses : ndarray, shape (steps,)
+
+    Notes
+    -----
+    Each step draws fresh random windows and runs
+
+    .. math:: g \leftarrow \nabla_\theta L, \quad
+        g \leftarrow g \min\!\big(1, \tfrac{\text{clip}}{\|g\|}\big), \quad
+        \theta \leftarrow \operatorname{Adam}(\theta, g)
+    """
+    rng = as_rng(seed)
+    vocab = Vocabulary(text)
+    codes = vocab.encode(text)
+    params = init_char_lm(cell, len(vocab), H, rng, dtype, reset_after=reset_after)
+    optimizer = Adam(lr=lr)
+    history = np.empty(steps)
+    for step in range(steps):
+        inputs, targets = char_batches(codes, T, N, rng)
+        loss, grads = char_lm_loss(params, inputs, targets, cell=cell)
+        if clip is not None:
+            grads, _ = clip_grad_norm(grads, clip)
+        optimizer.step(params, grads)  # updates params in place
+        history[step] = loss
+    return TrainedCharLM(params, vocab, history)
+
+
+# --- last-state model: sequence classification and regression ------------------------------------
+
+
+def init_last_state_model(cell, D, K, H, rng, dtype=np.float64, *, reset_after=False, forget_bias=1.0):
+    """Parameters of a model that reads a whole sequence and answers from its final state.
+
+    Returns
+    -------
+    params : dict
+        The cell's keys and ``W_y`` (K, H), ``b_y`` (K,); ``K = 1`` for the adding problem.
+    """
+    return init_tagger(cell, D, K, H, rng, dtype, reset_after=reset_after, forget_bias=forget_bias)
+
+
+def last_state_outputs(params, xs, mask=None, *, cell):
+    r"""Outputs :math:`\hat y = W_y h_{\text{last}} + b_y`, shape (N, K).
+
+    :math:`h_{\text{last}}` is each sequence's state at its own last valid step.
+    """
+    cell_params = _cell_params(params)
+    _, state_last, _ = cells.sequence_forward(cell, xs, None, cell_params, mask, **_cell_kwargs(cell_params))
+    return _head_forward(params, state_last[0])
+
+
+def last_state_loss(params, xs, ys, mask=None, *, cell, objective="mse"):
+    r"""Loss of a last-state model, and its gradients.
+
+    Parameters
+    ----------
+    params : dict
+        From :func:`init_last_state_model`.
+    xs : ndarray, shape (T, N, D)
+    ys : ndarray
+        ``objective="mse"``: targets (N, K), or (N,) when K = 1 (the adding
+        problem).  ``objective="cross_entropy"``: class indices (N,) in [0, K).
+    mask : ndarray of bool, shape (T, N), optional
+    cell : str
+    objective : {"mse", "cross_entropy"}
+
+    Returns
+    -------
+    loss : float
+    grads : dict
+
+    Notes
+    -----
+    Only the final state is read, so BPTT starts from
+    :math:`\partial L / \partial h_{\text{last}} = W_y^\top \partial L / \partial \hat y`
+    with no gradient from the other steps: the whole signal must travel back
+    through every step, which is what the adding problem tests.
+    """
+    if objective not in ("mse", "cross_entropy"):
+        raise ValueError(f"unknown objective {objective!r}, expected one of 'mse', 'cross_entropy'")
+    cell_params = _cell_params(params)
+    hs, state_last, cache = cells.sequence_forward(cell, xs, None, cell_params, mask, **_cell_kwargs(cell_params))
+    h_last = state_last[0]  # (N, H)
+    out = _head_forward(params, h_last)  # (N, K)
+    if objective == "mse":
+        ys = np.asarray(ys)
+        target = ys[:, None] if ys.ndim == 1 and out.shape[1] == 1 else ys  # (N,) -> (N, 1)
+        loss, dout = losses.mse(out, target)
+    else:
+        loss, dout = losses.softmax_cross_entropy(out, ys)
+    grads, dh_last = _head_backward(params, dout, h_last)
+    dstate_last = (dh_last,) + (None,) * (len(state_last) - 1)  # no gradient on c_last
+    _, _, cell_grads = cells.sequence_backward(cell, np.zeros_like(hs), cache, dstate_last)
+    return loss, {**cell_grads, **grads}
+
+
+# --- bidirectional tagger ------------------------------------------------------------------------
+
+
+def init_bi_tagger(cell, D, K, H, rng, dtype=np.float64, *, merge="concat", reset_after=False, forget_bias=1.0):
+    """Parameters of a bidirectional per-step tagger.
+
+    Returns
+    -------
+    params : dict
+        ``"fwd." + key`` and ``"bwd." + key`` for each key of the cell, and
+        ``W_y`` (K, 2H) for ``merge="concat"``, (K, H) for ``"sum"`` and
+        ``"mean"``; ``b_y`` (K,).
+    """
+    if merge not in bidirectional.MERGES:
+        raise ValueError(f"unknown merge {merge!r}, expected one of {', '.join(map(repr, bidirectional.MERGES))}")
+    rng = as_rng(rng)
+    params = {}
+    for direction in ("fwd", "bwd"):
+        p = init.init_params(cell, D, H, rng, dtype, forget_bias=forget_bias, reset_after=reset_after)
+        params.update({f"{direction}.{key}": value for key, value in p.items()})
+    H_out = 2 * H if merge == "concat" else H
+    return {**params, **_init_head(K, H_out, rng, dtype)}
+
+
+def _bi_forward(params, xs, mask, cell, merge):
+    params_fwd, params_bwd = _cell_params(params, "fwd."), _cell_params(params, "bwd.")
+    extra = sorted(k for k in params if k not in _HEAD and not k.startswith(("fwd.", "bwd.")))
+    if extra:
+        raise ValueError(f"params has keys {extra} that are neither 'fwd.*', 'bwd.*' nor the read-out")
+    ys, cache = bidirectional.bidirectional_forward(
+        cell, xs, params_fwd, params_bwd, mask, merge, **_cell_kwargs(params_fwd)
+    )
+    return ys, cache
+
+
+def bi_tagger_logits(params, xs, mask=None, *, cell, merge="concat"):
+    """Logits (T, N, K) of a bidirectional tagger; see :func:`bi_tagger_loss`."""
+    ys, _ = _bi_forward(params, xs, mask, cell, merge)
+    return _head_forward(params, ys)
+
+
+def bi_tagger_loss(params, xs, tags, mask=None, *, cell, merge="concat", loss_mask=None):
+    r"""Mean cross-entropy of a bidirectional tagger, and its gradients.
+
+    Parameters
+    ----------
+    params : dict
+        From :func:`init_bi_tagger` with the same ``merge``.
+    xs : ndarray, shape (T, N, D)
+    tags : ndarray of int, shape (T, N)
+    mask : ndarray of bool, shape (T, N), optional
+        Left-aligned valid steps; the backward cell starts at each sequence's
+        own last valid step.
+    cell : str
+    merge : {"concat", "sum", "mean"}
+    loss_mask : ndarray of bool, shape (T, N), optional
+
+    Returns
+    -------
+    loss : float
+    grads : dict
+
+    Notes
+    -----
+    .. math::
+        a_t = W_y\, \mathrm{merge}(\overrightarrow{h}_t, \overleftarrow{h}_t) + b_y, \qquad
+        L = -\frac{1}{M} \sum_{\text{scored } (t, n)} \log \operatorname{softmax}(a_{t,n})[y_{t,n}]
+    """
+    ys, cache = _bi_forward(params, xs, mask, cell, merge)
+    logits = _head_forward(params, ys)  # (T, N, K)
+    loss, dlogits = losses.softmax_cross_entropy(logits, tags, _scored(mask, loss_mask))
+    grads, dys = _head_backward(params, dlogits, ys)
+    _, grads_fwd, grads_bwd = bidirectional.bidirectional_backward(dys, cache)
+    grads.update({f"fwd.{key}": g for key, g in grads_fwd.items()})
+    grads.update({f"bwd.{key}": g for key, g in grads_bwd.items()})
+    return loss, grads
