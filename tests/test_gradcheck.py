@@ -221,3 +221,7 @@ def test_check_gradients_bad_input_raises_value_error(rng):
         check_gradients(f, {**params, "W": params["W"].astype(np.float32)}, grads)
     with pytest.raises(ValueError, match="tol must be a positive"):
         check_gradients(f, params, grads, tol=-1.0)
+    with pytest.raises(ValueError, match="eps must be a positive"):
+        check_gradients(f, params, grads, eps=0.0)
+    with pytest.raises(ValueError, match="floor must be a positive"):
+        check_gradients(f, params, grads, floor="1e-4")
