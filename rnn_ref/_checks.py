@@ -48,6 +48,7 @@ class Dims:
 
     def __init__(self, **known):
         self.sizes = dict(known)
+        self.bound_by = {}  # letter -> (name, shape) of the array that fixed its size
         self.dtype = None
         self.dtype_from = None
 
@@ -97,12 +98,25 @@ class Dims:
                         f"axis {axis} has size {size}, which is not a multiple of {coefficient}"
                     )
                 self.sizes[letter] = size // coefficient
+                self.bound_by[letter] = (name, array.shape)
         expected = tuple(self._expected(spec))
         if array.shape != expected:
-            raise ValueError(f"{name} has shape {array.shape}, expected {_spec_str(spec)} = {expected}")
+            raise ValueError(
+                f"{name} has shape {array.shape}, expected {_spec_str(spec)} = {expected}" + self._origin(spec, name)
+            )
         if floating:
             self._check_dtype(name, array)
         return array
+
+    def _origin(self, spec, name):
+        """Say where the sizes came from, since the earlier array may be the wrong one."""
+        notes = []
+        for term in spec:
+            _, letter = _parse(term)
+            if letter in self.bound_by and self.bound_by[letter][0] != name and letter not in "".join(notes):
+                source, shape = self.bound_by[letter]
+                notes.append(f"{letter} = {self.sizes[letter]} from {source} of shape {shape}")
+        return f" ({'; '.join(notes)})" if notes else ""
 
     def _check_dtype(self, name, array):
         if not np.issubdtype(array.dtype, np.floating):

@@ -12,11 +12,11 @@ def sigmoid(a):
 
     Parameters
     ----------
-    a : ndarray, any shape, floating dtype
+    a : ndarray, any shape (integers are computed in float64)
 
     Returns
     -------
-    s : ndarray, same shape and dtype as ``a``, values in [0, 1]
+    s : ndarray, same shape and dtype as ``a`` (float64 for integer input), values in [0, 1]
 
     Notes
     -----
@@ -28,9 +28,12 @@ def sigmoid(a):
     :math:`e / (1 + e)` for :math:`a < 0`.
     """
     a = np.asarray(a)
-    e = np.exp(-np.abs(a))  # in (0, 1]: cannot overflow
-    s = 1.0 / (1.0 + e)
-    return np.where(a >= 0, s, e * s).astype(a.dtype, copy=False)
+    if not np.issubdtype(a.dtype, np.floating):
+        a = a.astype(np.float64)  # integers and bools: compute in floating point, never truncate
+    with np.errstate(under="ignore"):  # exp(-|a|) may underflow to 0.0, which is the right value
+        e = np.exp(-np.abs(a))  # in [0, 1]: cannot overflow
+        s = 1.0 / (1.0 + e)
+        return np.where(a >= 0, s, e * s).astype(a.dtype, copy=False)
 
 
 def tanh(a):
@@ -63,6 +66,8 @@ def softmax(logits, axis=-1):
     -----
     .. math:: p_k = \frac{e^{a_k - \max_j a_j}}{\sum_l e^{a_l - \max_j a_j}}
     """
-    shifted = logits - logits.max(axis=axis, keepdims=True)
-    e = np.exp(shifted)
+    with np.errstate(over="ignore", under="ignore"):
+        # logits spanning more than the float range give -inf here, whose exp is the right 0
+        shifted = logits - logits.max(axis=axis, keepdims=True)
+        e = np.exp(shifted)
     return e / e.sum(axis=axis, keepdims=True)

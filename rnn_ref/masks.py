@@ -111,5 +111,12 @@ def reverse_sequences(xs, lengths):
     valid steps; padded steps are copied unchanged.
     """
     T, N = xs.shape[:2]
-    index = reverse_index(np.asarray(lengths), T)  # (T, N)
+    lengths = np.asarray(lengths)
+    if lengths.shape != (N,) or not np.issubdtype(lengths.dtype, np.integer):
+        raise ValueError(
+            f"lengths has shape {lengths.shape} and dtype {lengths.dtype}, expected (N,) = ({N},) integers"
+        )
+    if N and (lengths.min() < 0 or lengths.max() > T):
+        raise ValueError(f"lengths must lie in [0, T] = [0, {T}], got min {lengths.min()} and max {lengths.max()}")
+    index = reverse_index(lengths, T)  # (T, N)
     return xs[index, np.arange(N)[None, :]]
