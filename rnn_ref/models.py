@@ -23,6 +23,9 @@ bidirectional tagger       logits (T, N, K)              softmax cross-entropy p
 Each model has ``init_<model>(...) -> params`` and ``<model>_loss(params, *batch,
 cell=...) -> (loss, grads)``, where ``batch`` is what :mod:`rnn_ref.data` returns,
 so ``tagger_loss(params, *look_around_tagging(T, N, rng), cell="gru")`` works.
+The copy task is the exception: its ``scored`` steps are not padding, so pass
+them as ``loss_mask``:
+``tagger_loss(params, batch.xs, batch.targets, loss_mask=batch.scored, cell="lstm")``.
 ``cell`` is ``"rnn"``, ``"lstm"``, ``"gru"`` or ``"peephole"``; a GRU runs with
 ``reset_after=True`` exactly when its params hold ``b_hn``.
 """
@@ -34,6 +37,7 @@ import numpy as np
 from . import bidirectional, cells, init, losses
 from .clip import clip_grad_norm
 from .data import Vocabulary, as_rng, char_batches, one_hot
+from .masks import mask_to_lengths
 from .optim import Adam
 
 _HEAD = ("W_y", "b_y")  # the read-out; every other key belongs to a cell
@@ -75,6 +79,11 @@ def _head_forward(params, hs):
             f"params['W_y'] has shape {W_y.shape} and params['b_y'] {b_y.shape}, "
             f"expected (K, {hs.shape[-1]}) and (K,) to read out hidden states of size {hs.shape[-1]}"
         )
+    if W_y.dtype != hs.dtype or b_y.dtype != hs.dtype:
+        raise ValueError(
+            f"params['W_y'] has dtype {W_y.dtype} and params['b_y'] {b_y.dtype} but the hidden states have "
+            f"dtype {hs.dtype}: all parameters must share one dtype (cast them with .astype)"
+        )
     return hs @ W_y.T + b_y  # (..., K)
 
 
@@ -84,6 +93,17 @@ def _head_backward(params, dlogits, hs):
     dflat = dlogits.reshape(-1, K)  # (steps, K)
     grads = {"W_y": dflat.T @ hs.reshape(-1, H), "b_y": dflat.sum(axis=0)}  # (K, H), (K,)
     return grads, dlogits @ params["W_y"]  # (..., H)
+
+
+def _check_padding(mask):
+    """A cell's mask marks padding at the end of each sequence; anything else is a mistake."""
+    if mask is not None:
+        try:
+            mask_to_lengths(mask)
+        except ValueError as error:
+            raise ValueError(
+                f"{error}; to score only some steps (the copy task's scored), pass it as loss_mask="
+            ) from None
 
 
 def _scored(mask, loss_mask):
@@ -142,6 +162,7 @@ def tagger_logits(params, xs, mask=None, *, cell):
     logits : ndarray, shape (T, N, K)
         :math:`a_t = W_y h_t + b_y`, with :math:`h_t` the cell's output.
     """
+    _check_padding(mask)
     cell_params = _cell_params(params)
     hs, _, _ = cells.sequence_forward(cell, xs, None, cell_params, mask, **_cell_kwargs(cell_params))
     return _head_forward(params, hs)
@@ -180,6 +201,7 @@ def tagger_loss(params, xs, tags, mask=None, *, cell, loss_mask=None):
     and BPTT (:func:`rnn_ref.cells.sequence_backward`) takes
     :math:`\partial L / \partial h_t` of every step back to the weights.
     """
+    _check_padding(mask)
     cell_params = _cell_params(params)
     hs, _, cache = cells.sequence_forward(cell, xs, None, cell_params, mask, **_cell_kwargs(cell_params))
     logits = _head_forward(params, hs)  # (T, N, K)
@@ -390,6 +412,7 @@ def last_state_outputs(params, xs, mask=None, *, cell):
 
     :math:`h_{\text{last}}` is each sequence's state at its own last valid step.
     """
+    _check_padding(mask)
     cell_params = _cell_params(params)
     _, state_last, _ = cells.sequence_forward(cell, xs, None, cell_params, mask, **_cell_kwargs(cell_params))
     return _head_forward(params, state_last[0])
@@ -424,6 +447,7 @@ def last_state_loss(params, xs, ys, mask=None, *, cell, objective="mse"):
     """
     if objective not in ("mse", "cross_entropy"):
         raise ValueError(f"unknown objective {objective!r}, expected one of 'mse', 'cross_entropy'")
+    _check_padding(mask)
     cell_params = _cell_params(params)
     hs, state_last, cache = cells.sequence_forward(cell, xs, None, cell_params, mask, **_cell_kwargs(cell_params))
     h_last = state_last[0]  # (N, H)

@@ -489,6 +489,18 @@ def test_models_reject_bad_input_with_messages_that_name_it(rng):
     with pytest.raises(ValueError, match="unknown cell"):
         models.char_lm_loss(lm, tags, tags, cell="elman")
 
+    copy_batch = data.copy_task(2, 3, 2, 0, n_symbols=3)
+    tagger = models.init_tagger("rnn", 5, 5, 2, rng)
+    with pytest.raises(ValueError, match="must be left-aligned.*pass it as loss_mask="):
+        models.tagger_loss(tagger, *copy_batch, cell="rnn")  # scored is not padding
+    loss, _ = models.tagger_loss(tagger, copy_batch.xs, copy_batch.targets, loss_mask=copy_batch.scored, cell="rnn")
+    assert np.isfinite(loss)
+
+    with pytest.raises(ValueError, match=r"params\['W_y'\] has dtype float32"):
+        models.tagger_loss({**tagger, "W_y": tagger["W_y"].astype(np.float32)}, *copy_batch[:2], cell="rnn")
+
     last = models.init_last_state_model("gru", 3, 1, 2, rng)
+    with pytest.raises(ValueError, match="must be left-aligned"):
+        models.last_state_outputs(last, xs, np.array([[False, True]] + [[True, True]] * 3), cell="gru")
     with pytest.raises(ValueError, match="unknown objective 'mae'"):
         models.last_state_loss(last, xs, np.zeros(2), cell="gru", objective="mae")
