@@ -15,7 +15,8 @@ Letter     Meaning
 ``H``      hidden size
 ``G``      number of gates stacked in one weight matrix
            (RNN 1, GRU 3, LSTM and peephole LSTM 4)
-``V``      vocabulary size (number of classes of an output layer)
+``V``      vocabulary size (characters of a language model)
+``K``      number of classes or tags of an output layer
 =========  ==================================================================
 
 Shapes
@@ -83,6 +84,44 @@ Conventions of every function
   argument, the shape it had and the shape it should have.
 """
 
-# Submodules are imported by name (``from rnn_ref import lstm``) until every module exists.
+from . import (
+    activations,
+    bidirectional,
+    cells,
+    clip,
+    data,
+    gradcheck,
+    gru,
+    init,
+    interop,
+    losses,
+    lstm,
+    masks,
+    models,
+    optim,
+    peephole,
+    rnn,
+    tbptt,
+)
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "activations",
+    "bidirectional",
+    "cells",
+    "clip",
+    "data",
+    "gradcheck",
+    "gru",
+    "init",
+    "interop",
+    "losses",
+    "lstm",
+    "masks",
+    "models",
+    "optim",
+    "peephole",
+    "rnn",
+    "tbptt",
+]
