@@ -1,0 +1,1 @@
+"""Safe grading of the course's nbgrader submissions: sandboxed student code, a trusted judge."""
