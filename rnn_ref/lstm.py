@@ -172,34 +172,41 @@ def hidden_state(o, c):
 # --- shared by the step and the sequence -----------------------------------------------------
 
 
-def _gates_from_preactivation(a):
+def _gates_from_preactivation(a, out=None):
     """Apply the gate nonlinearities to a stacked pre-activation.
 
     ``a`` (N, 4H) -> ``gates`` (N, 4H) holding ``i, f, g, o`` side by side:
-    sigmoid on the three gates, tanh on the candidate block.
+    sigmoid on the three gates, tanh on the candidate block.  With
+    ``out=a`` it works in place (each block is read before it is written).
     """
     H = a.shape[-1] // 4
-    gates = sigmoid(a)
-    gates[..., 2 * H : 3 * H] = np.tanh(a[..., 2 * H : 3 * H])
+    gates = np.empty_like(a) if out is None else out
+    sigmoid(a[..., : 2 * H], out=gates[..., : 2 * H])  # i, f
+    np.tanh(a[..., 2 * H : 3 * H], out=gates[..., 2 * H : 3 * H])  # g
+    sigmoid(a[..., 3 * H :], out=gates[..., 3 * H :])  # o
     return gates
 
 
-def _cell_backward(dh, dc, gates, c_prev, tanh_c):
+def _cell_backward(dh, dc, gates, c_prev, tanh_c, da):
     """Backward through one step's elementwise part.
 
-    Takes the gradients of ``h_t`` and ``c_t`` (N, H) and returns ``da``, the
-    gradient of the stacked pre-activation (N, 4H), and ``dc_prev`` (N, H).
+    Takes the gradients of ``h_t`` and ``c_t`` (N, H), writes ``da``, the
+    gradient of the stacked pre-activation (N, 4H), in place, and returns
+    ``dc_prev`` (N, H).
     """
     H = dh.shape[-1]
     i, f, g, o = (gates[:, k * H : (k + 1) * H] for k in range(4))  # views, no copies
-    do = dh * tanh_c
+    da_i, da_f, da_g, da_o = (da[:, k * H : (k + 1) * H] for k in range(4))
     dc = dc + dh * o * (1 - tanh_c**2)  # total derivative of c_t: directly and through h_t
-    da = np.empty_like(gates)  # (N, 4H)
-    da[:, 0 * H : 1 * H] = dc * g * i * (1 - i)  # through i
-    da[:, 1 * H : 2 * H] = dc * c_prev * f * (1 - f)  # through f
-    da[:, 2 * H : 3 * H] = dc * i * (1 - g**2)  # through g
-    da[:, 3 * H : 4 * H] = do * o * (1 - o)  # through o
-    return da, dc * f  # the cell path: dc_prev = dc * f
+    np.multiply(dh, tanh_c, out=da_o)  # do
+    da_o *= o * (1 - o)  # through o
+    np.multiply(dc, g, out=da_i)  # di
+    da_i *= i * (1 - i)  # through i
+    np.multiply(dc, c_prev, out=da_f)  # df
+    da_f *= f * (1 - f)  # through f
+    np.multiply(dc, i, out=da_g)  # dg
+    da_g *= 1 - g**2  # through g
+    return dc * f  # the cell path: dc_prev = dc * f
 
 
 # --- one step --------------------------------------------------------------------------------
@@ -292,7 +299,8 @@ def lstm_step_backward(dh, dc, cache):
     dims.array("c (from cache)", cache.c, ("N", "H"))
     dh = dims.array("dh", dh, ("N", "H"))
     dc = dims.array("dc", dc, ("N", "H"))
-    da, dc_prev = _cell_backward(dh, dc, cache.gates, cache.c_prev, cache.tanh_c)
+    da = np.empty_like(cache.gates)  # (N, 4H)
+    dc_prev = _cell_backward(dh, dc, cache.gates, cache.c_prev, cache.tanh_c, da)
     grads = {"W_x": da.T @ cache.x, "W_h": da.T @ cache.h_prev, "b": da.sum(axis=0)}
     return da @ cache.params["W_x"], da @ cache.params["W_h"], dc_prev, grads
 
@@ -358,13 +366,17 @@ def lstm_forward(xs, h0, c0, params, mask=None, *, lengths=None):
     tanh_c = np.empty((T, N, H), dtype=xs.dtype)
     h_all[0], c_all[0] = h0, c0
     for t in range(T):
-        gates[t] = _gates_from_preactivation(a_x[t] + h_all[t] @ W_h.T)  # (N, 4H)
-        i, f, g, o = (gates[t, :, k * H : (k + 1) * H] for k in range(4))
-        c = f * c_all[t] + i * g
+        a = gates[t]  # (N, 4H): filled with the pre-activation, then turned into the gates in place
+        np.matmul(h_all[t], W_h.T, out=a)  # the recurrent part
+        a += a_x[t]  # plus the hoisted input part and the bias
+        _gates_from_preactivation(a, out=a)
+        i, f, g, o = (a[:, k * H : (k + 1) * H] for k in range(4))
+        c = f * c_all[t]
+        c += i * g
         if mask is not None:  # a padded step carries the previous cell state
             c = np.where(mask[t][:, None], c, c_all[t])
         c_all[t + 1] = c
-        tanh_c[t] = np.tanh(c)
+        np.tanh(c, out=tanh_c[t])
         h = o * tanh_c[t]
         h_all[t + 1] = h if mask is None else np.where(mask[t][:, None], h, h_all[t])
     hs = h_all[1:].copy() if mask is None else h_all[1:] * mask[:, :, None]
@@ -412,15 +424,15 @@ def lstm_backward(dhs, cache, dh_last=None, dc_last=None):
     da_all = np.empty((T, N, 4 * H), dtype=xs.dtype)
     for t in reversed(range(T)):
         if mask is None:
-            da_all[t], dc = _cell_backward(dh + dhs[t], dc, gates[t], c_all[t], tanh_c[t])
-            dh = da_all[t] @ W_h
+            dh += dhs[t]  # total derivative of h_t: from the output at t and from the future
+            dc = _cell_backward(dh, dc, gates[t], c_all[t], tanh_c[t], da_all[t])
+            dh = da_all[t] @ W_h  # (N, H), a new array
         else:
             m = mask[t][:, None]  # (N, 1)
             dh_t = np.where(m, dh + dhs[t], 0)
             dc_t = np.where(m, dc, 0)
-            da, dc_prev = _cell_backward(dh_t, dc_t, gates[t], c_all[t], tanh_c[t])
-            da_all[t] = da
-            dh = np.where(m, da @ W_h, dh)  # padded: gradients pass straight through
+            dc_prev = _cell_backward(dh_t, dc_t, gates[t], c_all[t], tanh_c[t], da_all[t])
+            dh = np.where(m, da_all[t] @ W_h, dh)  # padded: gradients pass straight through
             dc = np.where(m, dc_prev, dc)
 
     da = da_all.reshape(T * N, 4 * H)  # (TN, 4H)
