@@ -199,13 +199,16 @@ def _cell_backward(dh, dc, gates, c_prev, tanh_c, da):
     da_i, da_f, da_g, da_o = (da[:, k * H : (k + 1) * H] for k in range(4))
     dc = dc + dh * o * (1 - tanh_c**2)  # total derivative of c_t: directly and through h_t
     np.multiply(dh, tanh_c, out=da_o)  # do
-    da_o *= o * (1 - o)  # through o
+    da_o *= o
+    da_o *= 1 - o  # through o: sigmoid' = o (1 - o)
     np.multiply(dc, g, out=da_i)  # di
-    da_i *= i * (1 - i)  # through i
+    da_i *= i
+    da_i *= 1 - i  # through i
     np.multiply(dc, c_prev, out=da_f)  # df
-    da_f *= f * (1 - f)  # through f
+    da_f *= f
+    da_f *= 1 - f  # through f
     np.multiply(dc, i, out=da_g)  # dg
-    da_g *= 1 - g**2  # through g
+    da_g *= 1 - g**2  # through g: tanh' = 1 - g^2
     return dc * f  # the cell path: dc_prev = dc * f
 
 
