@@ -113,16 +113,6 @@ def arrays_in(value):
 
 # --- bad input ---------------------------------------------------------------------------------
 
-# When the wrongly shaped argument is the first one checked for a dimension letter (params['W_x'] binds H
-# and D, x or xs binds N, f binds N and H in cell_state), Dims binds the wrong size and then blames a
-# correct argument checked later.
-BLAMES_ANOTHER = pytest.mark.xfail(
-    strict=True,
-    reason="BUG in rnn_ref._checks.Dims: the first array to mention a letter binds it, so when that array is "
-    "the wrong one (params['W_x'] for H and D, x/xs for N and D, h_prev for H in the gate functions) the "
-    "message blames a later, correct argument and never names the wrong one nor its shape",
-)
-
 
 def expect_value_error(call, name, *fragments):
     """``call()`` raises ValueError naming ``name`` (as a whole word) and containing every fragment."""
@@ -138,23 +128,29 @@ def expect_value_error(call, name, *fragments):
 def expect_shape_error(call, name, bad, expected):
     """``call()`` raises ValueError naming ``name`` and its shape ``bad``.
 
-    With ``expected`` (a fragment such as ``"expected (N, H) = (2, 5)"``) the message must also say
-    ``"<name> has shape <bad>"`` and state that expected shape.
+    With ``expected`` (a fragment such as ``"expected (N, H) = (2, 5)"``) the message must say
+    ``"<name> has shape <bad>"`` and state that expected shape.  With ``expected=None`` the wrong
+    argument was the first to mention a dimension letter, so the message blames a later argument and
+    must say where the size came from: ``"from <name> of shape <bad>"``.
     """
-    fragments = [str(bad)] if expected is None else [str(bad), f"{name} has shape {bad}", expected]
+    if expected is None:
+        fragments = [f"from {name} of shape {bad}"]
+    else:
+        fragments = [f"{name} has shape {bad}", expected]
     return expect_value_error(call, name, *fragments)
 
 
-def shape_cases(arguments, *, blamed_elsewhere=(), free=(), expected_for=None):
+def shape_cases(arguments, *, bound_first=(), free=(), expected_for=None):
     """``pytest.param(name, bad_shape, expected_fragment)`` for every axis one too long, and a wrong rank.
 
     Parameters
     ----------
     arguments : dict
         ``name -> (valid shape, spec string such as "(N, H)")``.
-    blamed_elsewhere : set of (name, axis)
-        Cases hit by the Dims bug above: marked xfail, and only the name and the shape are demanded
-        (a fix may name the argument beside the one it blames, without knowing which one is wrong).
+    bound_first : set of (name, axis)
+        Axes whose letter the argument is the first to mention (``N`` of ``x``, ``H`` and ``D`` of
+        ``params['W_x']``): a wrong size there is only seen at a later argument, and the message must
+        name this one as the origin of the size (``expected_fragment`` is None).
     free : set of (name, axis)
         Axes that nothing else constrains (T of ``xs``): any size is right, no case.
     expected_for : dict, optional
@@ -167,9 +163,8 @@ def shape_cases(arguments, *, blamed_elsewhere=(), free=(), expected_for=None):
                 continue
             bad = tuple(size + (i == axis) for i, size in enumerate(shape))
             expected = (expected_for or {}).get((name, axis), f"expected {spec} = {shape}")
-            marks = []
-            if (name, axis) in blamed_elsewhere:
-                expected, marks = None, [BLAMES_ANOTHER]
-            cases.append(pytest.param(name, bad, expected, marks=marks, id=f"{name}-axis{axis}"))
+            if (name, axis) in bound_first:
+                expected = None
+            cases.append(pytest.param(name, bad, expected, id=f"{name}-axis{axis}"))
         cases.append(pytest.param(name, shape + (1,), f"expected {len(shape)} dimensions {spec}", id=f"{name}-rank"))
     return cases

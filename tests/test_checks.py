@@ -81,17 +81,28 @@ def test_dims_returns_the_ndarray_itself_and_converts_lists():
     assert isinstance(converted, np.ndarray) and converted.shape == (1, 2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG in rnn_ref._checks.Dims: a letter is bound by the first array that mentions it, and a later "
-    "mismatch blames only the later array; when the first one is the wrong one (a transposed W_x, checked "
-    "before x and W_h) the message never names it. Record which argument bound each letter and say so, e.g. "
-    "'W_h has shape (5, 5), expected (H, H) = (4, 4), with H = 4 from W_x of shape (4, 5)'",
-)
 def test_dims_mismatch_message_names_the_array_that_bound_the_letter():
+    """Either array of a mismatch may be the wrong one, so the message names both, with their shapes."""
     dims = Dims()
     dims.array("W_x", np.zeros((4, 5)), ("H", "D"))  # transposed: should have been (5, 4)
-    expect_value_error(lambda: dims.array("W_h", np.zeros((5, 5)), ("H", "H")), "W_x", "(4, 5)")
+    expect_value_error(
+        lambda: dims.array("W_h", np.zeros((5, 5)), ("H", "H")),
+        "W_x",
+        "W_h has shape (5, 5), expected (H, H) = (4, 4)",
+        "H = 4 from W_x of shape (4, 5)",
+    )
+    dims = Dims()
+    dims.array("xs", np.zeros((3, 2, 4)), ("T", "N", "D"))
+    dims.array("h0", np.zeros((2, 5)), ("N", "H"))
+    message = expect_value_error(
+        lambda: dims.array("c0", np.zeros((3, 6)), ("N", "H")), "c0", "N = 2 from xs of shape (3, 2, 4)"
+    )
+    assert "H = 5 from h0 of shape (2, 5)" in message
+
+
+def test_dims_mismatch_with_a_size_known_in_advance_names_no_other_array():
+    message = expect_value_error(lambda: Dims(T=3).array("dhs", np.zeros((4, 2)), ("T", "N")), "dhs")
+    assert message == "dhs has shape (4, 2), expected (T, N) = (3, 2)"
 
 
 # --- Dims.params -----------------------------------------------------------------------------------

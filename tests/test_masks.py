@@ -123,19 +123,19 @@ def test_reverse_index_is_lengths_minus_one_minus_t_on_valid_steps_and_t_on_padd
     np.testing.assert_array_equal(index, [[2, 0, 0], [1, 1, 1], [0, 2, 2], [3, 3, 3]])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG in rnn_ref.masks.reverse_sequences: lengths are not validated; lengths > T raise IndexError, "
-    "lengths of the wrong size a broadcasting IndexError, and negative lengths are silently taken as 0",
-)
 @pytest.mark.parametrize(
-    "lengths",
-    [np.array([5, 1, 1]), np.array([1, 1]), np.array([-1, 1, 1])],
-    ids=["longer-than-T", "wrong-N", "negative"],
+    "lengths, fragment",
+    [
+        (np.array([5, 1, 1]), "lengths must lie in [0, T] = [0, 4], got min 1 and max 5"),
+        (np.array([-1, 1, 1]), "lengths must lie in [0, T] = [0, 4], got min -1 and max 1"),
+        (np.array([1, 1]), "lengths has shape (2,) and dtype int64, expected (N,) = (3,) integers"),
+        (np.array([1.0, 1.0, 1.0]), "lengths has shape (3,) and dtype float64, expected (N,) = (3,) integers"),
+    ],
+    ids=["longer-than-T", "negative", "wrong-N", "float"],
 )
-def test_reverse_sequences_rejects_bad_lengths_naming_them(rng, lengths):
+def test_reverse_sequences_rejects_bad_lengths_naming_them(rng, lengths, fragment):
     xs = rng.standard_normal((4, 3, 2))
-    expect_value_error(lambda: reverse_sequences(xs, lengths), "lengths")
+    expect_value_error(lambda: reverse_sequences(xs, lengths), "lengths", fragment)
 
 
 # --- resolve_mask --------------------------------------------------------------------------------
