@@ -263,7 +263,7 @@ def lstm_step_forward(x, h_prev, c_prev, params):
     c = f * c_prev + i * g
     tanh_c = np.tanh(c)
     h = o * tanh_c
-    return h, c, LSTMStepCache(x, h_prev, c_prev, gates, c, tanh_c, params)
+    return h, c.copy(), LSTMStepCache(x, h_prev, c_prev, gates, c, tanh_c, params)  # the caller may modify c
 
 
 def lstm_step_backward(dh, dc, cache):

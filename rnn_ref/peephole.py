@@ -243,7 +243,7 @@ def peephole_step_forward(x, h_prev, c_prev, params):
     c_prev = dims.array("c_prev", c_prev, ("N", "H"))
     a = x @ params["W_x"].T + h_prev @ params["W_h"].T + params["b"]  # (N, 4H)
     gates, c, tanh_c, h = _cell_forward(a, c_prev, params["p_i"], params["p_f"], params["p_o"])
-    return h, c, PeepholeStepCache(x, h_prev, c_prev, gates, c, tanh_c, params)
+    return h, c.copy(), PeepholeStepCache(x, h_prev, c_prev, gates, c, tanh_c, params)  # the caller may modify c
 
 
 def peephole_step_backward(dh, dc, cache):

@@ -69,7 +69,7 @@ def rnn_step_forward(x, h_prev, params):
     x, h_prev, params = _check_step(x, h_prev, params)
     a = x @ params["W_x"].T + h_prev @ params["W_h"].T + params["b"]  # (N, H)
     h = np.tanh(a)
-    return h, RNNStepCache(x, h_prev, h, params)
+    return h.copy(), RNNStepCache(x, h_prev, h, params)  # the caller may modify h
 
 
 def rnn_step_backward(dh, cache):
