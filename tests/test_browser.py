@@ -1,0 +1,319 @@
+"""The built website in a real browser: every page works offline, math renders, links and downloads resolve.
+
+Drives Debian's Chromium (``/usr/bin/chromium``, or ``$RNN_CHROMIUM``) through Playwright's ``executable_path``;
+Playwright's own browser download is never used. The site in ``_build/html`` is served on 127.0.0.1 and every
+request to another host is aborted and reported, so a page that needs the network fails here.
+
+Skips with a visible reason when the site is not built, or Playwright or Chromium is missing; with
+``RNN_REQUIRE_BOOK=1`` (``make test``, which builds the book first) those skips become failures.
+"""
+
+import functools
+import http.server
+import json
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SITE = REPO / "_build" / "html"
+ARTIFACTS = REPO / "test-artifacts"
+CHAPTERS = [
+    "01_rnn_cell",
+    "02_bptt",
+    "03_vanishing_exploding",
+    "04_lstm",
+    "05_gru",
+    "06_peephole",
+    "07_bidirectional",
+    "08_lstm_gates",
+    "09_bilstm",
+    "10_bigru",
+]
+CHROMIUM_ARGS = [
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+# Console messages that are known noise of the theme, not faults of the site: (regular expression, why).
+# Keep this list short and explained; anything else logged as an error fails the test.
+CONSOLE_ALLOW = [
+    # Chromium asks every site for /favicon.ico; the book has no favicon and the 404 says nothing about a page.
+    (r"Failed to load resource: the server responded with a status of 404 .*", "favicon.ico probe"),
+]
+NOT_FOUND_ALLOW = {"/favicon.ico"}
+
+
+def skip_or_fail(reason):
+    if os.environ.get("RNN_REQUIRE_BOOK") == "1":
+        pytest.fail(reason + " (RNN_REQUIRE_BOOK=1)")
+    pytest.skip(reason)
+
+
+def site_pages():
+    """Every page of the built site (relative POSIX paths), index.html (a redirect) apart."""
+    if not (SITE / "index.html").is_file():
+        return []
+    pages = [p.relative_to(SITE).as_posix() for p in SITE.rglob("*.html")]
+    return sorted(p for p in pages if not p.startswith("_") and p != "index.html")
+
+
+PAGES = site_pages() or [None]  # None: a single test that reports why the site cannot be visited
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# fixtures: the site, a local server, a browser
+
+
+@pytest.fixture(scope="module")
+def site():
+    if not (SITE / "index.html").is_file():
+        skip_or_fail(f"the website is not built ({SITE.relative_to(REPO)}/index.html is missing): run `make book`")
+    return SITE
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".ipynb": "application/x-ipynb+json"}
+
+    def log_message(self, format, *args):  # noqa: A002 - the signature of the base class
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    handler = functools.partial(QuietHandler, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def chromium_path():
+    for candidate in (os.environ.get("RNN_CHROMIUM"), shutil.which("chromium"), "/usr/bin/chromium"):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser(site):
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("Playwright is not installed: pip install -e '.[browser]'")
+    executable = chromium_path()
+    if executable is None:
+        skip_or_fail("Chromium is not installed: run `make chromium` (Debian: apt-get install chromium)")
+    args = list(CHROMIUM_ARGS)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        args.insert(0, "--no-sandbox")  # Chromium refuses to start its sandbox as root
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=args)
+        yield browser
+        browser.close()
+
+
+class Visit:
+    """What happened while one page loaded: remote requests blocked, local failures, JavaScript errors."""
+
+    def __init__(self):
+        self.blocked, self.failed, self.errors = [], [], []
+
+
+@pytest.fixture(scope="module")
+def context(browser, server):
+    context = browser.new_context(service_workers="block", viewport={"width": 1280, "height": 900})
+    context.visit = Visit()
+    local = urlsplit(server).netloc
+
+    def guard(route):
+        url = urlsplit(route.request.url)
+        if url.scheme in ("http", "https", "ws", "wss") and url.netloc != local:
+            context.visit.blocked.append(route.request.url)
+            route.abort("blockedbyclient")
+        else:
+            route.continue_()
+
+    context.route("**/*", guard)
+    yield context
+    context.close()
+
+
+def open_page(context, server, path):
+    """Load one page of the site and wait until MathJax, if the page has math, has typeset it."""
+    context.visit = visit = Visit()
+    page = context.new_page()
+
+    def on_console(message):
+        if message.type == "error" and not any(re.fullmatch(p, message.text) for p, _ in CONSOLE_ALLOW):
+            visit.errors.append(f"console: {message.text}")
+
+    def on_response(response):
+        url = urlsplit(response.url)
+        if response.status >= 400 and url.path not in NOT_FOUND_ALLOW:
+            visit.failed.append(f"{response.url} -> HTTP {response.status}")
+
+    def on_failed(request):
+        if urlsplit(request.url).netloc == urlsplit(server).netloc:
+            visit.failed.append(f"{request.url} -> {request.failure}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: visit.errors.append(f"page error: {error}"))
+    page.on("response", on_response)
+    page.on("requestfailed", on_failed)
+    page.goto(f"{server}/{path}", wait_until="load")
+    if page.locator(".math").count():
+        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20_000)
+        page.evaluate("() => MathJax.startup.promise")
+    return page, visit
+
+
+# JavaScript run in the page.
+MATH_REPORT = """() => {
+  const maths = [...document.querySelectorAll('span.math, div.math')];
+  const unrendered = maths.filter(m => !m.querySelector('mjx-container')).map(m => m.textContent.trim().slice(0, 60));
+  const errors = [...document.querySelectorAll('mjx-merror, merror, [data-mjx-error]')]
+    .map(e => e.getAttribute('data-mjx-error') || e.textContent.slice(0, 60));
+  // Visible text outside code and outside rendered math must not hold raw TeX delimiters.
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {acceptNode(node) {
+    return node.parentElement.closest('pre, code, script, style, textarea, mjx-container, .highlight')
+      ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT;
+  }});
+  const raw = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (node.textContent.includes('$$')) raw.push(node.textContent.trim().slice(0, 60));
+  }
+  return {count: maths.length, containers: document.querySelectorAll('mjx-container').length, unrendered, errors, raw};
+}"""
+
+IMAGES_REPORT = """async () => {
+  const images = [...document.images];
+  images.forEach(img => { img.loading = 'eager'; });
+  const settle = img => img.complete ? Promise.resolve() : new Promise(done => {
+    img.addEventListener('load', done, {once: true});
+    img.addEventListener('error', done, {once: true});
+  });
+  await Promise.race([Promise.all(images.map(settle)), new Promise(done => setTimeout(done, 10000))]);
+  return images.filter(img => !(img.complete && img.naturalWidth > 0)).map(img => img.currentSrc || img.src);
+}"""
+
+
+def local_file(server, url):
+    """The file of the site a URL of the local server names, or None for another host or scheme."""
+    parts = urlsplit(url)
+    if f"{parts.scheme}://{parts.netloc}" != server:
+        return None
+    path = SITE / unquote(parts.path).lstrip("/")
+    return path / "index.html" if path.is_dir() else path
+
+
+@functools.cache
+def anchors_of(path):
+    text = Path(path).read_text(encoding="utf-8", errors="replace")
+    return set(re.findall(r"""\s(?:id|name)=["']([^"']+)["']""", text))
+
+
+def broken_links(page, server, path):
+    """Internal links of the page whose file does not exist or whose fragment names no element."""
+    here = SITE / path
+    dom_ids = set(page.evaluate("() => [...document.querySelectorAll('[id], a[name]')].map(e => e.id || e.name)"))
+    broken = []
+    for href in sorted(set(page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)"))):
+        target = local_file(server, href)
+        if target is None:
+            continue  # mailto:, javascript:, or another site (never fetched: no network here)
+        if not target.is_file():
+            broken.append(f"{href} (no such file)")
+            continue
+        fragment = unquote(urlsplit(href).fragment)
+        if fragment and target.suffix == ".html":
+            ids = dom_ids if target.resolve() == here.resolve() else anchors_of(str(target))
+            if fragment not in ids:
+                broken.append(f"{href} (no element with id {fragment!r})")
+    return broken
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# tests
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_works_offline_with_math_images_and_links(context, server, path):
+    if path is None:
+        skip_or_fail("the website is not built: run `make book`")
+    page, visit = open_page(context, server, path)
+    try:
+        math = page.evaluate(MATH_REPORT)
+        missing_images = page.evaluate(IMAGES_REPORT)
+        broken = broken_links(page, server, path)
+    finally:
+        page.close()
+    problems = []
+    problems += [f"remote request blocked: {url}" for url in visit.blocked]
+    problems += [f"request failed: {failure}" for failure in visit.failed]
+    problems += visit.errors
+    if math["count"]:
+        if not math["containers"]:
+            problems.append("MathJax rendered nothing on a page with math")
+        problems += [f"math not rendered: {tex}" for tex in math["unrendered"]]
+    problems += [f"MathJax error: {error}" for error in math["errors"]]
+    problems += [f"raw $$ in the visible text: {text}" for text in math["raw"]]
+    problems += [f"image not loaded: {src}" for src in missing_images]
+    problems += [f"broken link: {link}" for link in broken]
+    assert problems == [], f"{path}:\n" + "\n".join(problems)
+
+
+def test_index_opens_the_introduction(context, server, site):
+    page = context.new_page()
+    try:
+        page.goto(f"{server}/index.html")
+        page.wait_for_url(re.compile(r".*/book/intro\.html$"), timeout=10_000)
+        assert page.locator("h1").first.inner_text().strip()
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_exercise_page_downloads_its_notebook(context, server, site, name):
+    path = f"exercises/{name}/{name}.html"
+    if not (site / path).is_file():
+        pytest.fail(f"exercise page {path} was not built")
+    page, _ = open_page(context, server, path)
+    try:
+        link = page.locator("a.btn-download-source-button, a.btn-download-notebook-button").filter(has_text=".ipynb")
+        assert link.count() == 1, "the download menu offers no .ipynb"
+        href = link.evaluate("a => a.href")
+        assert urlsplit(href).path == f"/_sources/exercises/{name}/{name}.ipynb"
+        assert link.get_attribute("download") == f"{name}.ipynb", "the link should save the file, not open it"
+        response = context.request.get(href)
+        assert response.status == 200
+        notebook = json.loads(response.body())
+        assert notebook["nbformat"] == 4 and notebook["cells"]
+    finally:
+        page.close()
+
+
+def test_screenshot_of_a_chapter_is_saved(context, server, site):
+    chapters = [f"book/{name}.html" for name in CHAPTERS if (site / "book" / f"{name}.html").is_file()]
+    if not chapters:
+        pytest.fail("no chapter page was built")
+    path = "book/04_lstm.html" if "book/04_lstm.html" in chapters else chapters[0]
+    page, _ = open_page(context, server, path)
+    try:
+        ARTIFACTS.mkdir(exist_ok=True)
+        target = ARTIFACTS / f"{Path(path).stem}.png"
+        page.screenshot(path=str(target), full_page=True)
+    finally:
+        page.close()
+    assert target.stat().st_size > 10_000
