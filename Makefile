@@ -8,11 +8,18 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup test lint format pytest
+# The test suite and the book run many small matmuls; OpenBLAS threads only fight over the two cores there.
+# (make bench leaves the thread count alone: it measures the machine.)
+export OPENBLAS_NUM_THREADS ?= 1
+
+.PHONY: help setup test lint format pytest bench
 
 help:
-	@echo "make book   build the website into _build/html (sets up .venv first)"
-	@echo "make test   set up, then run every test (lint, package, book, exercises)"
+	@echo "make book        build the website into _build/html (sets up .venv first)"
+	@echo "make test        set up, then run every test (lint, rnn_ref, the book, the exercises, grading)"
+	@echo "make bench       rnn_ref against a naive implementation and torch.nn, forward + backward"
+	@echo "make release     regenerate exercises/ from solutions/ (nbgrader generate_assignment)"
+	@echo "make grade-demo  grade a few sample submissions and print the grade table"
 
 # The virtual environment is (re)built when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -31,8 +38,20 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# RNN_REQUIRE_TORCH turns a missing torch from a visible skip into a failure.
+# RNN_REQUIRE_TORCH and RNN_REQUIRE_BOOK turn a missing oracle or an unbuilt site from a visible skip into a
+# failure, so that `make test` can never pass with part of the evidence silently missing.
 pytest: setup
-	RNN_REQUIRE_TORCH=1 $(PY) -m pytest
+	RNN_REQUIRE_TORCH=1 RNN_REQUIRE_BOOK=1 $(PY) -m pytest $(PYTEST_ARGS)
 
-test: lint pytest
+# Every test: lint first (fast), then the strict book build the site tests need, then the whole suite.
+test: setup
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory chromium
+	$(MAKE) --no-print-directory book
+	$(MAKE) --no-print-directory pytest
+
+bench: setup
+	env -u OPENBLAS_NUM_THREADS $(PY) benchmarks/bench.py $(BENCH_ARGS)
+
+# book, chromium, book-test (make/book.mk); release, grade-demo (make/exercises.mk); grading (make/grading.mk)
+include $(wildcard make/*.mk)
