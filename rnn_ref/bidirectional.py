@@ -125,8 +125,13 @@ def bidirectional_backward(dys, cache):
 
     Notes
     -----
-    The merge splits the gradient (concat: the two halves; sum: the same
-    gradient to both; mean: half to each).  The backward cell ran on the
+    The merge splits the gradient:
+
+    .. math::
+        \text{concat: } \delta\overrightarrow{h}_t = \delta y_{t,\,:H},\;
+        \delta\overleftarrow{h}_t = \delta y_{t,\,H:}; \quad
+        \text{sum: both } \delta y_t; \quad
+        \text{mean: both } \tfrac12 \delta y_t  The backward cell ran on the
     reversed input, so its upstream gradient is reversed the same way
     before its backward pass, and its input gradient reversed back after.
     """

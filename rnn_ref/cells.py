@@ -31,7 +31,23 @@ CELLS = {
 
 
 def get_cell(name):
-    """The :class:`Cell` called ``name``: ``"rnn"``, ``"lstm"``, ``"gru"`` or ``"peephole"``."""
+    """The :class:`Cell` called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        ``"rnn"``, ``"lstm"``, ``"gru"`` or ``"peephole"``.
+
+    Returns
+    -------
+    Cell
+        Its gate count ``G``, the names of its states and its module.
+
+    Raises
+    ------
+    ValueError
+        For any other name, listing the known ones.
+    """
     return CELLS[check_choice("cell", name, tuple(CELLS))]
 
 

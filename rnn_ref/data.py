@@ -44,7 +44,15 @@ from .masks import lengths_to_mask
 def as_rng(rng):
     """A :class:`numpy.random.Generator` from a generator or an int seed.
 
-    ``None`` is refused on purpose: a batch must always be reproducible.
+    Parameters
+    ----------
+    rng : numpy.random.Generator or int
+        ``None`` is refused on purpose: a batch must always be reproducible.
+
+    Returns
+    -------
+    numpy.random.Generator
+        ``rng`` itself, or a new generator seeded with it.
     """
     if isinstance(rng, np.random.Generator):
         return rng

@@ -39,7 +39,18 @@ GATES = ("r", "z", "n")
 
 
 def param_specs(reset_after=False):
-    """The parameter keys and shapes of a GRU: ``b_hn`` only when ``reset_after``."""
+    """The parameter keys and shapes of a GRU.
+
+    Parameters
+    ----------
+    reset_after : bool
+        Which candidate; only ``True`` has the extra bias ``b_hn``.
+
+    Returns
+    -------
+    dict
+        Key -> shape in dimension letters, e.g. ``{"W_x": ("3H", "D"), ...}``.
+    """
     return PARAM_SPECS_RESET_AFTER if reset_after else PARAM_SPECS
 
 
@@ -455,8 +466,15 @@ def gru_forward(xs, h0, params, mask=None, *, lengths=None, reset_after=False):
 
     Notes
     -----
-    The equations of the module docstring, applied for :math:`t = 1, \dots, T`;
-    at a padded step :math:`h_t = h_{t-1}`.  The input projection
+    The equations of the module docstring, applied for :math:`t = 1, \dots, T`:
+
+    .. math::
+        r_t = \sigma(W_{xr} x_t + W_{hr} h_{t-1} + b_r), \quad
+        z_t = \sigma(W_{xz} x_t + W_{hz} h_{t-1} + b_z), \quad
+        h_t = z_t \odot h_{t-1} + (1 - z_t) \odot n_t
+
+    with the candidate :math:`n_t` of ``reset_after``.  At a padded step
+    :math:`h_t = h_{t-1}`.  The input projection
     :math:`W_x x_t + b` of every step is one matmul before the loop.
     """
     reset_after = _check_reset_after(reset_after)
@@ -508,7 +526,11 @@ def gru_backward(dhs, cache, dh_last=None):
     The total derivative of the loss with respect to :math:`h_{t-1}` has a
     direct path, :math:`\delta h_t \odot z_t`, besides the paths through the
     gates: when :math:`z_t \approx 1` the gradient passes back unchanged, as
-    through the LSTM's cell state.  The loop carries this sum backward in
+    through the LSTM's cell state:
+
+    .. math::
+        \frac{dL}{dh_{t-1}} = \frac{dL}{dh_t} \odot z_t
+        + \text{(the paths through } r_t, z_t, n_t\text{)}  The loop carries this sum backward in
     time; the weight gradients are one matmul each over all steps after it.
     """
     if not isinstance(cache, GRUCache):

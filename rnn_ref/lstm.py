@@ -348,8 +348,15 @@ def lstm_forward(xs, h0, c0, params, mask=None, *, lengths=None):
 
     Notes
     -----
-    The equations of the module docstring, applied for :math:`t = 1, \dots, T`;
-    at a padded step :math:`h_t = h_{t-1}` and :math:`c_t = c_{t-1}`.
+    The equations of the module docstring, applied for :math:`t = 1, \dots, T`:
+
+    .. math::
+        [a_i; a_f; a_g; a_o] = W_x x_t + W_h h_{t-1} + b, \quad
+        c_t = \sigma(a_f) \odot c_{t-1} + \sigma(a_i) \odot \tanh(a_g), \quad
+        h_t = \sigma(a_o) \odot \tanh(c_t)
+
+    At a padded step :math:`h_t = h_{t-1}` and :math:`c_t = c_{t-1}`.  The
+    input projection :math:`W_x x_t + b` of every step is one matmul before the loop.
     """
     dims = Dims()
     params = dims.params(params, PARAM_SPECS)
@@ -410,7 +417,11 @@ def lstm_backward(dhs, cache, dh_last=None, dc_last=None):
     Two quantities travel backward in time: the total derivative of the loss
     with respect to :math:`h_t` (through :math:`W_h`) and with respect to
     :math:`c_t` (through :math:`\delta c_{t-1} = \delta c_t \odot f_t`, the
-    path that lets gradients survive many steps when :math:`f_t \approx 1`).
+    path that lets gradients survive many steps when :math:`f_t \approx 1`):
+
+    .. math::
+        \frac{dL}{dc_{t-1}} = \frac{dL}{dc_t} \odot f_t
+        + \text{(the paths through } a_t = W_x x_t + W_h h_{t-1} + b\text{, via } h_{t-1})
     """
     if not isinstance(cache, LSTMCache):
         raise ValueError(f"cache must be the LSTMCache returned by lstm_forward, got {type(cache).__name__}")

@@ -67,7 +67,20 @@ def mask_to_lengths(mask, *, name="mask"):
 
 
 def resolve_mask(mask, lengths, T, N):
-    """The ``(T, N)`` bool mask given by ``mask`` or ``lengths`` (at most one), or None."""
+    """The mask given by ``mask`` or by ``lengths`` (at most one of them).
+
+    Parameters
+    ----------
+    mask : array_like of bool, shape (T, N), or None
+    lengths : array_like of int, shape (N,), or None
+    T, N : int
+        Time steps and batch size of the sequences being masked.
+
+    Returns
+    -------
+    ndarray of bool, shape (T, N), or None
+        None when neither is given: every step is valid.
+    """
     if mask is not None and lengths is not None:
         raise ValueError("pass mask or lengths, not both")
     if lengths is not None:

@@ -217,6 +217,21 @@ def tagger_loss(params, xs, tags, mask=None, *, cell, loss_mask=None):
 def init_char_lm(cell, V, H, rng, dtype=np.float64, *, reset_after=False, forget_bias=1.0):
     """Parameters of a character-level language model: a tagger from ``V`` characters to ``V``.
 
+    Parameters
+    ----------
+    cell : str
+        ``"rnn"``, ``"lstm"``, ``"gru"`` or ``"peephole"``.
+    V : int
+        Vocabulary size: one-hot inputs of size V, V output classes.
+    H : int
+        Hidden size.
+    rng : numpy.random.Generator or int
+    dtype : numpy dtype
+    reset_after : bool
+        GRU only: the PyTorch candidate (adds ``b_hn``).
+    forget_bias : float
+        LSTM and peephole only: initial bias of the forget gate.
+
     Returns
     -------
     params : dict
@@ -399,6 +414,19 @@ def train_char_lm(
 def init_last_state_model(cell, D, K, H, rng, dtype=np.float64, *, reset_after=False, forget_bias=1.0):
     """Parameters of a model that reads a whole sequence and answers from its final state.
 
+    Parameters
+    ----------
+    cell : str
+        ``"rnn"``, ``"lstm"``, ``"gru"`` or ``"peephole"``.
+    D, K, H : int
+        Input size, number of outputs, hidden size.
+    rng : numpy.random.Generator or int
+    dtype : numpy dtype
+    reset_after : bool
+        GRU only: the PyTorch candidate (adds ``b_hn``).
+    forget_bias : float
+        LSTM and peephole only: initial bias of the forget gate.
+
     Returns
     -------
     params : dict
@@ -408,7 +436,23 @@ def init_last_state_model(cell, D, K, H, rng, dtype=np.float64, *, reset_after=F
 
 
 def last_state_outputs(params, xs, mask=None, *, cell):
-    r"""Outputs :math:`\hat y = W_y h_{\text{last}} + b_y`, shape (N, K).
+    r"""Outputs of a last-state model.
+
+    Parameters
+    ----------
+    params : dict
+        From :func:`init_last_state_model`: the cell's keys plus ``W_y`` (K, H), ``b_y`` (K,).
+    xs : ndarray, shape (T, N, D)
+    mask : ndarray of bool, shape (T, N), optional
+    cell : str
+
+    Returns
+    -------
+    ndarray, shape (N, K)
+
+    Notes
+    -----
+    .. math:: \hat y = W_y h_{\text{last}} + b_y
 
     :math:`h_{\text{last}}` is each sequence's state at its own last valid step.
     """
@@ -470,6 +514,21 @@ def last_state_loss(params, xs, ys, mask=None, *, cell, objective="mse"):
 def init_bi_tagger(cell, D, K, H, rng, dtype=np.float64, *, merge="concat", reset_after=False, forget_bias=1.0):
     """Parameters of a bidirectional per-step tagger.
 
+    Parameters
+    ----------
+    cell : str
+        ``"rnn"``, ``"lstm"``, ``"gru"`` or ``"peephole"``.
+    D, K, H : int
+        Input size, number of tags, hidden size of each direction.
+    rng : numpy.random.Generator or int
+    dtype : numpy dtype
+    merge : str
+        ``"concat"``, ``"sum"`` or ``"mean"``.
+    reset_after : bool
+        GRU only: the PyTorch candidate (adds ``b_hn``).
+    forget_bias : float
+        LSTM and peephole only: initial bias of the forget gate.
+
     Returns
     -------
     params : dict
@@ -500,7 +559,22 @@ def _bi_forward(params, xs, mask, cell, merge):
 
 
 def bi_tagger_logits(params, xs, mask=None, *, cell, merge="concat"):
-    """Logits (T, N, K) of a bidirectional tagger; see :func:`bi_tagger_loss`."""
+    """Logits of a bidirectional tagger; see :func:`bi_tagger_loss`.
+
+    Parameters
+    ----------
+    params : dict
+        From :func:`init_bi_tagger` with the same ``merge``.
+    xs : ndarray, shape (T, N, D)
+    mask : ndarray of bool, shape (T, N), optional
+    cell : str
+    merge : str
+        ``"concat"``, ``"sum"`` or ``"mean"``.
+
+    Returns
+    -------
+    ndarray, shape (T, N, K)
+    """
     ys, _ = _bi_forward(params, xs, mask, cell, merge)
     return _head_forward(params, ys)
 

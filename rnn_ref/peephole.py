@@ -379,8 +379,17 @@ def peephole_forward(xs, h0, c0, params, mask=None, *, lengths=None):
 
     Notes
     -----
-    The equations of the module docstring, applied for :math:`t = 1, \dots, T`;
-    at a padded step :math:`h_t = h_{t-1}` and :math:`c_t = c_{t-1}`.  The
+    The equations of the module docstring, applied for :math:`t = 1, \dots, T`:
+
+    .. math::
+        i_t = \sigma(a_i + p_i \odot c_{t-1}), \quad
+        f_t = \sigma(a_f + p_f \odot c_{t-1}), \quad
+        c_t = f_t \odot c_{t-1} + i_t \odot \tanh(a_g), \quad
+        o_t = \sigma(a_o + p_o \odot c_t), \quad
+        h_t = o_t \odot \tanh(c_t)
+
+    with :math:`[a_i; a_f; a_g; a_o] = W_x x_t + W_h h_{t-1} + b`.  At a
+    padded step :math:`h_t = h_{t-1}` and :math:`c_t = c_{t-1}`.  The
     input projection :math:`W_x x_t + b` of every step is one matmul before the
     loop; inside it stay one stacked recurrent matmul and the elementwise
     peephole terms.
