@@ -20,7 +20,7 @@ book-clean:
 
 # Idempotent and quiet: nothing happens when Chromium is there. Playwright's own browser download is never used.
 chromium:
-	@if [ -x "$(CHROMIUM)" ] || command -v chromium >/dev/null 2>&1; then \
+	@if [ -x "$(CHROMIUM)" ] || [ -x "$${RNN_CHROMIUM:-}" ] || command -v chromium >/dev/null 2>&1; then \
 		true; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		echo "chromium: installing Debian's chromium for the browser test (apt-get)"; \
@@ -28,8 +28,7 @@ chromium:
 		apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null; \
 	else \
 		echo "chromium: not found. The browser test needs it: sudo apt-get install chromium"; \
-		echo "          (or set RNN_CHROMIUM=/path/to/chromium). Until then tests/test_browser.py is skipped,"; \
-		echo "          and fails under RNN_REQUIRE_BOOK=1."; \
+		echo "          (or set RNN_CHROMIUM=/path/to/chromium). Until then tests/test_browser.py fails on a built site."; \
 	fi
 
 # RNN_REQUIRE_BOOK turns "site not built" or "no browser" from a visible skip into a failure.

@@ -65,6 +65,8 @@ show_reports() {
     fi
 }
 
+# Reports of earlier failures would be shown again: keep only this build's.
+rm -rf "$BUILD/html/reports"
 start=$SECONDS
 set +e
 "$JB" build . --builder html --warningiserror --keep-going 2>&1 | tee "$LOG"

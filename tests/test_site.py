@@ -198,15 +198,21 @@ def test_toc_lists_the_ten_chapters_then_their_exercises_in_the_fixed_order():
 
 
 def test_sphinx_never_reads_solutions_or_instructor_state():
-    """The exclude patterns of _config.yml, applied with Sphinx's own matcher, keep every non-page out."""
-    from sphinx.util.matching import Matcher
+    """The include and exclude patterns of _config.yml, applied by Sphinx's own functions, keep every non-page out."""
+    from sphinx.util.matching import Matcher, get_matching_files
 
     config = load_yaml(REPO / "_config.yml")
     assert config["only_build_toc_files"] is True
-    excluded = Matcher(config["exclude_patterns"])
+    include = config["sphinx"]["config"]["include_patterns"]
+    exclude = ["_build", *config["exclude_patterns"]]
+
+    def read_by_sphinx(path):
+        return Matcher(include)(path) and not Matcher(exclude)(path)
+
     never_built = [
         "solutions/04_lstm/04_lstm.ipynb",
         "solutions/04_lstm/notes.md",
+        "exercises_src/04_lstm.md",
         "submitted/ada/04_lstm/04_lstm.ipynb",
         "autograded/ada/04_lstm/04_lstm.ipynb",
         "feedback/ada/04_lstm/04_lstm.ipynb",
@@ -215,13 +221,20 @@ def test_sphinx_never_reads_solutions_or_instructor_state():
         "README.md",
         ".venv/lib/python3.11/site-packages/pkg/README.md",
         ".pytest_cache/README.md",
+        "book/.ipynb_checkpoints/04_lstm-checkpoint.md",
         "exercises/04_lstm/.ipynb_checkpoints/04_lstm-checkpoint.ipynb",
     ]
-    assert [path for path in never_built if not excluded(path)] == []
+    assert [path for path in never_built if read_by_sphinx(path)] == []
+
+    # What Sphinx would consider in this very repository: pages of book/ and the released notebooks, nothing else.
+    considered = sorted(get_matching_files(REPO, include_patterns=include, exclude_patterns=exclude))
+    outside = [path for path in considered if not re.fullmatch(r"book/.+|exercises/[^/]+/[^/]+\.ipynb", path)]
+    assert outside == []
+
     pages = [toc_root()] + [page for _, pages in toc_parts() for page in pages]
     for page in pages:
         suffix = ".ipynb" if page.startswith("exercises/") else ".md"
-        assert not excluded(page + suffix), f"{page}{suffix} is in the toc but excluded from the build"
+        assert read_by_sphinx(page + suffix), f"{page}{suffix} is in the toc but excluded from the build"
         assert not page.startswith("solutions/"), f"the toc must never list a solution: {page}"
 
 
