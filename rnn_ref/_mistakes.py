@@ -7,8 +7,9 @@ Two kinds of recognizers, used by :mod:`rnn_ref.testing` on failing cases:
   transposed weights, the gates read in another order, ``z`` for ``1 - z``,
   a loop not reversed, ``=`` where ``+=`` accumulates, ...).  When the
   student's outputs equal a mistaken version's on the same inputs, that
-  mistake is named.  They live in :mod:`rnn_ref._mistakes_rnn` (chapters 1-3)
-  and :mod:`rnn_ref._mistakes_gated` (chapters 4-10);
+  mistake is named.  They live in :mod:`rnn_ref._mistakes_rnn` (chapters 1-3),
+  :mod:`rnn_ref._mistakes_gated` (the gated cells) and :mod:`rnn_ref._mistakes_bi`
+  (masks, bidirectional layers, the tagger, the GRU backward);
 * **output patterns**, for any function (:func:`output_hints`): an output
   that is all zeros, of the wrong sign, a constant times the right one, in
   reverse time order, another output's value, sigmoid where tanh was due,
@@ -39,9 +40,9 @@ def for_key(key):
     """The typical mistakes of the graded function ``key`` (``"lstm.input_gate"``)."""
     global _REGISTRY
     if _REGISTRY is None:
-        from . import _mistakes_gated, _mistakes_rnn
+        from . import _mistakes_bi, _mistakes_gated, _mistakes_rnn
 
-        _REGISTRY = {**_mistakes_rnn.MISTAKES, **_mistakes_gated.MISTAKES}
+        _REGISTRY = {**_mistakes_rnn.MISTAKES, **_mistakes_gated.MISTAKES, **_mistakes_bi.MISTAKES}
     return _REGISTRY.get(key, ())
 
 
@@ -68,8 +69,8 @@ def pairs_for_key(key):
 _ERROR_HINTS = (
     (
         "matmul",
-        "a matrix product has mismatched shapes. Weights are in math layout, W_x (G*H, D) and "
-        "W_h (G*H, H), so W_x x_t is written x @ W_x.T with x of shape (N, D).",
+        "a matrix product has mismatched shapes. Weights are stored as in the equations, (outputs, inputs): "
+        "W_x is (G*H, D) and W_h (G*H, H), so W_x x_t is written x @ W_x.T for a batch x of shape (N, D).",
     ),
     (
         "could not be broadcast",
@@ -116,21 +117,19 @@ def _block_hint(label, e, g, names):
         return None
     blocks_e, blocks_g = np.split(e, G, axis=0), np.split(g, G, axis=0)
     right = [_close(a, b) for a, b in zip(blocks_e, blocks_g, strict=True)]
-    if all(right) or not any(right) and not _is_permutation(blocks_e, blocks_g):
+    if all(right):
         return None
-    if not any(right):
-        order = [next(j for j, b in enumerate(blocks_e) if _close(a, b)) for a in blocks_g]
+    order = [next((j for j, b in enumerate(blocks_e) if _close(a, b)), None) for a in blocks_g]
+    if None not in order and sorted(order) == list(range(G)):
         return (
             f"{label} has the right gate blocks in the wrong order: yours are "
             f"({', '.join(names[j] for j in order)}), the rows must be ({', '.join(names)})"
         )
+    if not any(right):
+        return None
     good = ", ".join(n for n, ok in zip(names, right, strict=True) if ok)
     wrong = ", ".join(n for n, ok in zip(names, right, strict=True) if not ok)
     return f"{label} is right in the rows of gates {good} and wrong in the rows of {wrong}"
-
-
-def _is_permutation(blocks_e, blocks_g):
-    return all(any(_close(a, b) for b in blocks_e) for a in blocks_g)
 
 
 def _padded_sequences_hint(label, e, g, mask):

@@ -9,7 +9,7 @@ from itertools import permutations
 
 import numpy as np
 
-from . import gru, lstm
+from . import lstm
 from ._mistakes import Mistake
 from .activations import sigmoid
 
@@ -115,7 +115,6 @@ LSTM_STEP = (
     Mistake("sigmoid where the candidate g uses tanh", partial(lstm_step, g_act=sigmoid)),
     Mistake("tanh where the gates i, f, o use sigmoid", partial(lstm_step, gate_act=np.tanh)),
     Mistake("the bias b is missing", partial(lstm_step, bias=0)),
-    Mistake("the recurrent weights are transposed: h_prev @ W_h.T in code", partial(lstm_step, W_h_T=False)),
     Mistake("h uses the old cell state; h = o * tanh(c) with the new c", partial(lstm_step, h_of="c_prev")),
     Mistake("tanh is missing in h = o * tanh(c)", partial(lstm_step, h_of="no_tanh")),
 ) + _order_mistakes(lstm_step, "ifgo", "read")
@@ -206,10 +205,6 @@ LSTM_STEP_BACKWARD = (
         partial(lstm_step_backward, g_d="sigmoid"),
     ),
     Mistake("the forget gate's gradient uses c; f multiplies c_prev", partial(lstm_step_backward, f_of="c")),
-    Mistake(
-        "dh_prev goes back through W_h.T; since a = h_prev @ W_h.T + ..., dh_prev = da @ W_h",
-        partial(lstm_step_backward, dh_prev_T=True),
-    ),
 ) + _order_mistakes(lstm_step_backward, "ifgo", "stacked into da")
 
 
@@ -264,6 +259,156 @@ LSTM_BACKWARD = (
 )
 
 
+# --- 05 GRU ---------------------------------------------------------------------------------------------
+
+
+def gru_candidate(
+    x,
+    h_prev,
+    r,
+    W_xn,
+    W_hn,
+    b_n,
+    b_hn=None,
+    *,
+    reset_after=False,
+    side=None,
+    b_hn_at="inside",
+    act=np.tanh,
+    reset=True,
+    W_T=True,
+    bias=1,
+):
+    if side == "swapped":  # the other variant's reset
+        side = "before" if reset_after else "after"
+    side = side or ("after" if reset_after else "before")
+    W = W_hn.T if W_T else W_hn
+    r = r if reset else 1
+    inner = 0 if b_hn is None or b_hn_at == "none" else b_hn
+    if side == "after":
+        recurrent = r * (h_prev @ W + (inner if b_hn_at == "inside" else 0))
+    else:
+        recurrent = (r * h_prev) @ W + (r * inner if b_hn_at == "inside" else 0)
+    outer = inner if b_hn_at == "outside" else 0
+    return act(x @ W_xn.T + bias * b_n + recurrent + outer)
+
+
+def gru_hidden_state(z, n, h_prev, *, form):
+    return {"swap": (1 - z) * h_prev + z * n, "no_mix": z * h_prev + n, "no_old": (1 - z) * n, "sum": h_prev + n}[form]
+
+
+GRU_CANDIDATE = (
+    Mistake(
+        "the reset gate is on the wrong side of the matmul: textbook (reset_after=False) W_hn (r * h_prev), "
+        "PyTorch (reset_after=True) r * (W_hn h_prev + b_hn)",
+        partial(gru_candidate, side="swapped"),
+    ),
+    Mistake(
+        "b_hn is added outside the reset: it belongs inside, r * (W_hn h_prev + b_hn)",
+        partial(gru_candidate, b_hn_at="outside"),
+    ),
+    Mistake(
+        "b_hn is missing: with reset_after=True, n = tanh(W_xn x + b_n + r * (W_hn h_prev + b_hn))",
+        partial(gru_candidate, b_hn_at="none"),
+    ),
+    Mistake("sigmoid where the candidate uses tanh", partial(gru_candidate, act=sigmoid)),
+    Mistake("the reset gate r is not applied", partial(gru_candidate, reset=False)),
+    Mistake("W_hn is transposed: W_hn h is h @ W_hn.T in code", partial(gru_candidate, W_T=False)),
+    Mistake("the bias b_n is missing", partial(gru_candidate, bias=0)),
+)
+GRU_HIDDEN_STATE = (
+    Mistake(
+        "z and 1 - z are swapped: here (as in Cho et al. and PyTorch) h = z * h_prev + (1 - z) * n, "
+        "so z close to 1 keeps the old state",
+        partial(gru_hidden_state, form="swap"),
+    ),
+    Mistake(
+        "the candidate is not weighted by 1 - z: h = z * h_prev + (1 - z) * n", partial(gru_hidden_state, form="no_mix")
+    ),
+    Mistake("the old state is missing: h = z * h_prev + (1 - z) * n", partial(gru_hidden_state, form="no_old")),
+    Mistake(
+        "h_prev and n are added without the gate: h = z * h_prev + (1 - z) * n", partial(gru_hidden_state, form="sum")
+    ),
+)
+
+
+def gru_step(x, h_prev, params, *, reset_after=False, order="rzn", swap_z=False, side=None, act=np.tanh, bias=1):
+    H = h_prev.shape[1]
+    a_x = x @ params["W_x"].T + bias * params["b"]  # (N, 3H)
+    blocks_x, W_h = _split(a_x, order, 3), dict(zip(order, np.split(params["W_h"], 3, axis=0), strict=True))
+    r = sigmoid(blocks_x["r"] + h_prev @ W_h["r"].T)
+    z = sigmoid(blocks_x["z"] + h_prev @ W_h["z"].T)
+    if side == "swapped":  # the other variant's reset
+        side = "before" if reset_after else "after"
+    side = side or ("after" if reset_after else "before")
+    b_hn = params.get("b_hn", np.zeros(H, dtype=x.dtype))
+    if side == "after":
+        n = act(blocks_x["n"] + r * (h_prev @ W_h["n"].T + b_hn))
+    else:
+        n = act(blocks_x["n"] + (r * h_prev) @ W_h["n"].T + r * b_hn)
+    h = (1 - z) * h_prev + z * n if swap_z else z * h_prev + (1 - z) * n
+    return h, None
+
+
+GRU_STEP = (
+    Mistake("z and 1 - z are swapped: h = z * h_prev + (1 - z) * n", partial(gru_step, swap_z=True)),
+    Mistake(
+        "the reset gate is on the wrong side of the candidate's matmul (see reset_after)",
+        partial(gru_step, side="swapped"),
+    ),
+    Mistake("sigmoid where the candidate n uses tanh", partial(gru_step, act=sigmoid)),
+    Mistake("the bias b is missing", partial(gru_step, bias=0)),
+) + _order_mistakes(gru_step, "rzn", "read")
+
+
+# --- 06 peephole LSTM ------------------------------------------------------------------------------------
+
+
+def peephole_gate(x, h_prev, c, W_x, W_h, b, p, *, peep="inside", act=sigmoid, bias=1, W_h_T=True):
+    peek = p * c
+    a = x @ W_x.T + h_prev @ (W_h.T if W_h_T else W_h) + bias * b
+    if peep == "none":
+        return act(a)
+    if peep == "outside":
+        return act(a) + peek
+    if peep == "h_prev":
+        return act(a + p * h_prev)
+    return act(a + peek)
+
+
+PEEPHOLE_GATE = (
+    Mistake("the peephole term p * c is missing", partial(peephole_gate, peep="none")),
+    Mistake("the peephole term is added after the sigmoid; it belongs inside", partial(peephole_gate, peep="outside")),
+    Mistake("the peephole looks at h_prev; it looks at the cell state", partial(peephole_gate, peep="h_prev")),
+    Mistake("tanh where the gate uses sigmoid", partial(peephole_gate, act=np.tanh)),
+    Mistake("the bias is missing", partial(peephole_gate, bias=0)),
+    Mistake("the recurrent weights are transposed: h_prev @ W_h.T in code", partial(peephole_gate, W_h_T=False)),
+)
+
+
+def peephole_step(x, h_prev, c_prev, params, *, o_sees="c", peepholes=True, swap_if=False, g_act=np.tanh):
+    a = x @ params["W_x"].T + h_prev @ params["W_h"].T + params["b"]
+    a_i, a_f, a_g, a_o = np.split(a, 4, axis=1)
+    p_i, p_f, p_o = (params[k] * peepholes for k in ("p_i", "p_f", "p_o"))
+    if swap_if:
+        p_i, p_f = p_f, p_i
+    i, f, g = sigmoid(a_i + p_i * c_prev), sigmoid(a_f + p_f * c_prev), g_act(a_g)
+    c = f * c_prev + i * g
+    o = sigmoid(a_o + p_o * (c if o_sees == "c" else c_prev))
+    return o * np.tanh(c), c, None
+
+
+PEEPHOLE_STEP = (
+    Mistake(
+        "the output gate looks at c_prev; it looks at the new cell state c (compute c first)",
+        partial(peephole_step, o_sees="c_prev"),
+    ),
+    Mistake("the peepholes are missing (this is the plain LSTM)", partial(peephole_step, peepholes=False)),
+    Mistake("p_i and p_f are swapped", partial(peephole_step, swap_if=True)),
+    Mistake("sigmoid where the candidate g uses tanh", partial(peephole_step, g_act=sigmoid)),
+)
+
+
 MISTAKES = {
     "lstm.input_gate": _gate_mistakes(sigmoid, "the input gate", "i = sigmoid(W_xi x + W_hi h_prev + b_i)", "b_i"),
     "lstm.forget_gate": _gate_mistakes(sigmoid, "the forget gate", "f = sigmoid(W_xf x + W_hf h_prev + b_f)", "b_f"),
@@ -275,5 +420,13 @@ MISTAKES = {
     "lstm.lstm_forward": LSTM_SEQUENCE,
     "lstm.lstm_step_backward": LSTM_STEP_BACKWARD,
     "lstm.lstm_backward": LSTM_BACKWARD,
+    "gru.reset_gate": _gate_mistakes(sigmoid, "the reset gate", "r = sigmoid(W_xr x + W_hr h_prev + b_r)", "b_r"),
+    "gru.update_gate": _gate_mistakes(sigmoid, "the update gate", "z = sigmoid(W_xz x + W_hz h_prev + b_z)", "b_z"),
+    "gru.candidate": GRU_CANDIDATE,
+    "gru.hidden_state": GRU_HIDDEN_STATE,
+    "gru.gru_step_forward": GRU_STEP,
+    "peephole.input_gate": PEEPHOLE_GATE,
+    "peephole.forget_gate": PEEPHOLE_GATE,
+    "peephole.output_gate": PEEPHOLE_GATE,
+    "peephole.peephole_step_forward": PEEPHOLE_STEP,
 }
-_ = gru  # GRU, peephole and bidirectional mistakes follow

@@ -52,7 +52,7 @@ def output_layer(hs, W_y, b_y, *, normalize="softmax", bias=True, W_T=True):
     if normalize == "all":
         e = np.exp(a - a.max())
         return e / e.sum()
-    return softmax(a, axis=normalize)
+    return softmax(a, axis=-1 if normalize == "softmax" else normalize)
 
 
 _TANH = "h = tanh(W_x x + W_h h_prev + b)"
@@ -99,7 +99,6 @@ OUTPUT_LAYER = (
         partial(output_layer, normalize="all"),
     ),
     Mistake("the bias b_y is missing", partial(output_layer, bias=False)),
-    Mistake("W_y is transposed: W_y h is hs @ W_y.T in code", partial(output_layer, W_T=False)),
 )
 
 

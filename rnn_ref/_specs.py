@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _extras, bidirectional, clip, gru, losses, lstm, models, peephole, rnn, tbptt
+from . import _extras, bidirectional, clip, gru, losses, lstm, masks, models, peephole, rnn, tbptt
 from .activations import sigmoid
 from .masks import lengths_to_mask
 
@@ -448,6 +448,21 @@ def _bidirectional(rng, d, dtype, v):
     return (cell, xs, params_fwd, params_bwd, mask, v["merge"]), kwargs
 
 
+def _reverse(rng, d, dtype, v):
+    T, N, D = d["T"], d["N"], d["D"]
+    lengths = _mask(rng, T, N).sum(axis=0) if v["padded"] else np.full(N, T)
+    return (_normal(rng, (T, N, D), dtype), lengths), {}
+
+
+_spec(
+    "masks.reverse_sequences",
+    masks.reverse_sequences,
+    ("reversed",),
+    _reverse,
+    variants=({"padded": True}, {"padded": False}),
+    allowed=("masks.lengths_to_mask", "masks.mask_to_lengths"),
+    uses="TND",
+)
 BIDIRECTIONAL_VARIANTS = (
     {"cell": "rnn", "merge": "concat", "mask": False},
     {"cell": "rnn", "merge": "concat", "mask": True},
@@ -463,6 +478,7 @@ _spec(
     ("ys", None),
     _bidirectional,
     variants=BIDIRECTIONAL_VARIANTS,
+    builds_on={"reverse_sequences": "masks.reverse_sequences"},
     allowed=_SEQUENCE_FORWARDS
     + ("cells.get_cell", "cells.sequence_forward", "masks.lengths_to_mask", "masks.mask_to_lengths"),
     isolations=(("no mask (every step valid)", ("mask",)),),

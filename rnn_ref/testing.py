@@ -63,7 +63,7 @@ __all__ = ["GradingFailure", "check", "grade", "check_example", "assert_close"]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 # Files of the grading machinery: calls from them are not calls of a student.
-_MACHINERY = {"testing.py", "_specs.py", "_mistakes.py", "_mistakes_rnn.py", "_mistakes_gated.py"}
+_MACHINERY = {"testing.py", "_specs.py", "_mistakes.py", "_mistakes_rnn.py", "_mistakes_gated.py", "_mistakes_bi.py"}
 
 VISIBLE_SHAPES = (
     ({"T": 3, "N": 2, "D": 4, "H": 3, "V": 5}, np.float64),
@@ -143,7 +143,9 @@ def check_example(fn, key, args, expected, kwargs=None):
     dtype = np.result_type(*[a for a in _arrays(args)]) if _arrays(args) else np.float64
     case = Case("example", tuple(args), dict(kwargs), dtype)
     run = _run_case(fn, spec, case, lambda outputs: _compare_named(spec, expected, outputs, dtype))
-    if not run.problems:
+    if run.calls:
+        raise GradingFailure(_calls_message(name, spec, run.calls)) from None
+    if run.error is None and not run.problems and not run.mutated:
         print(f"✓ {name}: the example agrees with the values worked out by hand")
         return
     expected_full = tuple(expected.get(label) if label else None for label in spec.outputs)

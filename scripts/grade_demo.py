@@ -57,7 +57,8 @@ def nbgrader_env():
 
 def nbgrader(course, *args, check=True):
     """Run one nbgrader command in ``course``; return the completed process."""
-    command = [str(Path(sys.executable).parent / "nbgrader"), *args, "--log-level=WARN"]
+    quiet = [] if args[0] == "validate" else ["--log-level=WARN"]  # validate has no --log-level
+    command = [str(Path(sys.executable).parent / "nbgrader"), *args, *quiet]
     return subprocess.run(command, cwd=course, env=nbgrader_env(), capture_output=True, text=True, check=check)
 
 
@@ -124,11 +125,10 @@ def broken_notebook(course, assignment):
     return notebook
 
 
-def grade(course, assignments):
-    """Autograde every submission of ``assignments``, then write their feedback."""
-    for name in assignments:
-        nbgrader(course, "autograde", name, "--force")
-        nbgrader(course, "generate_feedback", name, "--force")
+def grade(course):
+    """Autograde every submission of every assignment, then write their feedback."""
+    nbgrader(course, "autograde", "*", "--force")
+    nbgrader(course, "generate_feedback", "*", "--force")
 
 
 def grade_table(course):
@@ -151,7 +151,7 @@ def main(argv=None):
             submit(course, "partly", name, student_notebook(course, name, MISTAKES.get(name)))
             submit(course, "blank", name, student_notebook(course, name, written=False))
             submit(course, "broken", name, broken_notebook(course, name))
-        grade(course, args.assignments)
+        grade(course)
         rows = grade_table(course)
         print(f"{'student':<10} {'assignment':<24} {'score':>7} {'max':>5}")
         for row in sorted(rows, key=lambda r: (r["assignment"], r["student_id"])):
