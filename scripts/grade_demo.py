@@ -153,6 +153,8 @@ def main(argv=None):
             submit(course, "broken", name, broken_notebook(course, name))
         grade(course)
         rows = grade_table(course)
+        print("correct: every function written; partly: a typical mistake in some; blank: as released;")
+        print("broken: a syntax error in one function and a name error in another\n")
         print(f"{'student':<10} {'assignment':<24} {'score':>7} {'max':>5}")
         for row in sorted(rows, key=lambda r: (r["assignment"], r["student_id"])):
             score, top = float(row["score"]), float(row["max_score"])

@@ -3,8 +3,9 @@
 One course copy in a temporary directory is released and graded once for the whole module
 (the repository's own gradebook and folders are never touched); the tests read the results.
 Students: "correct" (every function written), "blank" (the release as handed out), "bugs_1"
-and "bugs_2" (typical bugs, at most one per function, from tests/test_exercises.py), and
-"tricky", whose function passes the visible tests and fails the hidden ones.
+and "bugs_2" (typical bugs, at most one per function, from tests/test_exercises.py), "tricky",
+whose function passes the visible tests and fails the hidden ones, and "noisy", right but
+making NumPy print a warning inside a test cell.
 """
 
 import html
@@ -33,6 +34,8 @@ grade_demo = _load("grade_demo", ROOT / "scripts" / "grade_demo.py")
 
 # Passes the visible tests (N <= 3) and the example, fails the graded cases with N >= 4.
 TRICKY = ("rnn_step_forward", "h = np.tanh(a)", "h = np.tanh(a) * (1.0 if x.shape[0] < 4 else 0.9)")
+# Correct, but makes NumPy warn on stderr when the test cell calls it directly (the gradient check).
+NOISY = ("rnn_step_backward", "da = dh * (1 - cache.h**2)", "_ = np.log(np.zeros(1))\n    da = dh * (1 - cache.h**2)")
 
 
 def _bug_students():
@@ -59,29 +62,24 @@ def course(tmp_path_factory):
             grade_demo.submit(directory, student, name, grade_demo.student_notebook(directory, name, changes))
     tricky = grade_demo.student_notebook(directory, "01_rnn_cell", {TRICKY[0]: TRICKY[1:]})
     grade_demo.submit(directory, "tricky", "01_rnn_cell", tricky)
+    noisy = grade_demo.student_notebook(directory, "02_bptt", {NOISY[0]: NOISY[1:]})
+    grade_demo.submit(directory, "noisy", "02_bptt", noisy)
 
     def grade():
         autograde = grade_demo.nbgrader(directory, "autograde", "*", "--force", check=False)
         feedback = grade_demo.nbgrader(directory, "generate_feedback", "*", "--force", check=False)
         return autograde, feedback
 
-    def validate(*flags_and_paths):
-        return grade_demo.nbgrader(directory, "validate", *flags_and_paths, check=False)
+    def validate():
+        solutions = [str(ROOT / "solutions" / n / f"{n}.ipynb") for n in ASSIGNMENTS]
+        release = [str(ROOT / "exercises" / n / f"{n}.ipynb") for n in ASSIGNMENTS]
+        valid = grade_demo.nbgrader(directory, "validate", *solutions, check=False)
+        return valid, grade_demo.nbgrader(directory, "validate", "--invert", *release, check=False)
 
-    solutions = [str(ROOT / "solutions" / n / f"{n}.ipynb") for n in ASSIGNMENTS]
-    release = [str(ROOT / "exercises" / n / f"{n}.ipynb") for n in ASSIGNMENTS]
-    with ThreadPoolExecutor(3) as pool:  # kernels mostly wait: three streams fit two cores
-        graded = pool.submit(grade)
-        valid = pool.submit(validate, *solutions)
-        invert = pool.submit(validate, "--invert", *release)
-        autograde, feedback = graded.result()
-        return {
-            "dir": directory,
-            "autograde": autograde,
-            "feedback": feedback,
-            "validate": valid.result(),
-            "invert": invert.result(),
-        }
+    with ThreadPoolExecutor(2) as pool:  # kernels mostly wait for each other: two streams fit two cores
+        graded, validated = pool.submit(grade), pool.submit(validate)
+        (autograde, feedback), (valid, invert) = graded.result(), validated.result()
+    return {"dir": directory, "autograde": autograde, "feedback": feedback, "validate": valid, "invert": invert}
 
 
 def scores(course, student, assignment):
@@ -162,6 +160,14 @@ def test_the_feedback_names_each_mistake(course, name):
         for assignment, grade_id, old, new, words in BUGS:
             if assignment == name and assignments[name].get(grade_id) == (old, new):
                 assert words in text, (student, grade_id, words)
+
+
+def test_a_correct_function_that_makes_numpy_warn_keeps_its_points(course):
+    graded = nbformat.read(course["dir"] / "autograded" / "noisy" / "02_bptt" / "02_bptt.ipynb", as_version=4)
+    cell = next(c for c in graded.cells if c.get("id") == "test_rnn_step_backward")
+    assert all(o.output_type != "error" for o in cell.outputs)
+    got = scores(course, "noisy", "02_bptt")
+    assert all(score == top for score, top in got.values()), got
 
 
 def test_the_feedback_of_hidden_tests_reveals_no_input_or_expected_value(course):
