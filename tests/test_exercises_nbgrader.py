@@ -171,7 +171,7 @@ def test_a_correct_function_that_makes_numpy_warn_keeps_its_points(course):
 
 
 def test_the_feedback_of_hidden_tests_reveals_no_input_or_expected_value(course):
-    from rnn_ref import _specs, testing
+    from rnn_ref import _cases, _specs
 
     assert scores(course, "tricky", "01_rnn_cell")["test_rnn_step_forward"][0] == 0
     graded = nbformat.read(course["dir"] / "autograded" / "tricky" / "01_rnn_cell" / "01_rnn_cell.ipynb", as_version=4)
@@ -180,13 +180,13 @@ def test_the_feedback_of_hidden_tests_reveals_no_input_or_expected_value(course)
     assert "graded cases fail" in message and "do not show input or expected values" in message
     assert not re.search(r"expected -?\d", message) and not re.search(r"got -?\d", message)
     numbers = [float(n) for n in re.findall(r"(?<![\w.])\d+\.\d+(?:e[+-]\d+)?", message)]
-    cases = testing._cases(_specs.SPECS["rnn.rnn_step_forward"], hidden=True)
+    cases = _cases.cases(_specs.SPECS["rnn.rnn_step_forward"], hidden=True)
     hidden = np.concatenate(
         [
             a.ravel()
             for case in cases
-            for a in testing._arrays(case.args)
-            + testing._arrays(testing._reference_outputs(_specs.SPECS["rnn.rnn_step_forward"], case))
+            for a in _cases.arrays(case.args)
+            + _cases.arrays(_cases.reference_outputs(_specs.SPECS["rnn.rnn_step_forward"], case))
         ]
     )
     for number in numbers:

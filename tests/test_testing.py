@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pytest
 
-from rnn_ref import _mistakes, _specs, testing
+from rnn_ref import _cases, _compare, _mistakes, _specs, _student, testing
 from rnn_ref.activations import sigmoid
 
 
@@ -42,25 +42,25 @@ def test_correct_function_passes_visible_and_graded_cases(capsys):
 
 def test_cases_include_one_sequence_one_step_float32_and_square_weights():
     for hidden in (False, True):
-        shapes = testing.HIDDEN_SHAPES if hidden else testing.VISIBLE_SHAPES
+        shapes = _cases.HIDDEN_SHAPES if hidden else _cases.VISIBLE_SHAPES
         assert any(d["N"] == 1 for d, _ in shapes) and any(d["T"] == 1 for d, _ in shapes)
         assert {np.dtype(t) for _, t in shapes} == {np.dtype(np.float32), np.dtype(np.float64)}
         assert any(d["D"] == d["H"] for d, _ in shapes)  # a transposed W_x runs, and is recognized
-    labels = [case.label for case in testing._cases(_specs.SPECS["rnn.rnn_backward"], hidden=False)]
-    assert len(labels) == len(set(labels)) == 2 * len(testing.VISIBLE_SHAPES)  # every variant on every shape
+    labels = [case.label for case in _cases.cases(_specs.SPECS["rnn.rnn_backward"], hidden=False)]
+    assert len(labels) == len(set(labels)) == 2 * len(_cases.VISIBLE_SHAPES)  # every variant on every shape
 
 
 def test_graded_cases_differ_from_visible_cases():
     spec = _specs.SPECS["lstm.input_gate"]
-    visible = testing._cases(spec, hidden=False)
-    hidden = testing._cases(spec, hidden=True)
+    visible = _cases.cases(spec, hidden=False)
+    hidden = _cases.cases(spec, hidden=True)
     assert not any(
         np.array_equal(v.args[0], h.args[0]) for v in visible for h in hidden if v.args[0].shape == h.args[0].shape
     )
 
 
 def test_backward_cases_get_caches_from_the_reference_forward():
-    case = testing._cases(_specs.SPECS["lstm.lstm_step_backward"], hidden=False)[0]
+    case = _cases.cases(_specs.SPECS["lstm.lstm_step_backward"], hidden=False)[0]
     dh, dc, cache = case.args
     from rnn_ref import lstm
 
@@ -95,9 +95,9 @@ def test_every_failing_case_is_reported_in_one_message():
 
     message = failure(wrong_unless_one_sequence, "rnn.rnn_step_forward", grade=True)
     failing = [
-        c.label for c in testing._cases(_specs.SPECS["rnn.rnn_step_forward"], hidden=True) if "N=1," not in c.label
+        c.label for c in _cases.cases(_specs.SPECS["rnn.rnn_step_forward"], hidden=True) if "N=1," not in c.label
     ]
-    assert f"{len(failing)} of {len(testing.HIDDEN_SHAPES)} graded cases fail" in message
+    assert f"{len(failing)} of {len(_cases.HIDDEN_SHAPES)} graded cases fail" in message
     assert all(label in message for label in failing)
 
 
@@ -114,8 +114,8 @@ def test_graded_report_withholds_every_input_and_expected_value():
     secrets = np.concatenate(
         [
             a.ravel()
-            for case in testing._cases(_specs.SPECS["rnn.rnn_step_forward"], hidden=True)
-            for a in testing._arrays(case.args)
+            for case in _cases.cases(_specs.SPECS["rnn.rnn_step_forward"], hidden=True)
+            for a in _cases.arrays(case.args)
         ]
     )
     for number in numbers:  # relative errors, two digits: none is an input value to that precision by design
@@ -210,7 +210,7 @@ def test_every_typical_mistake_is_recognized_by_name(key, index, monkeypatch):
     """Each mistaken version fails, and the message names its mistake."""
     mistake = _mistakes.for_key(key)[index]
     # The mistaken versions are built from rnn_ref pieces: let them call the reference here.
-    monkeypatch.setattr(testing, "_is_reference_file", lambda filename: False)
+    monkeypatch.setattr(_student, "is_reference_file", lambda filename: False)
     message = failure(mistake.fn, key)
     assert mistake.hint in message, message
 
@@ -249,10 +249,10 @@ def test_gate_blocks_in_the_wrong_order_are_named_in_a_gradient():
 
     hints = []
     spec = _specs.SPECS["lstm.lstm_step_backward"]
-    for case in testing._cases(spec, hidden=False):
-        expected = testing._reference_outputs(spec, case)
+    for case in _cases.cases(spec, hidden=False):
+        expected = _cases.reference_outputs(spec, case)
         outputs = blocks_swapped(*case.args)
-        for problem in testing._compare_all(spec, expected, outputs, case.dtype):
+        for problem in _compare.compare_all(spec, expected, outputs, case.dtype):
             hints += _mistakes.output_hints(spec, problem, dict(zip(spec.outputs, expected, strict=True)), case)
     assert "grads['W_x'] has the right gate blocks in the wrong order: yours are (i, f, o, g)" in " ".join(hints)
 

@@ -1,0 +1,210 @@
+"""The message of a failed grade: every failing case, the likely mistake, one term at a time.
+
+Used by :mod:`rnn_ref.testing`.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import re
+import warnings
+
+import numpy as np
+
+from . import _mistakes
+from ._cases import Case, reference_outputs
+from ._compare import compare_all, outputs_close
+from ._student import run_case
+
+_MAX_DETAILED_CASES = 2  # cases reported line by line; the others get one line each
+_MAX_LINES_PER_CASE = 4
+
+
+def calls_message(name, spec, calls):
+    allowed = [key for key in spec.allowed if not key.startswith("gradcheck")]
+    return (
+        f"{name} calls {', '.join(calls)}, from the reference implementation. The grade compares your "
+        f"code with rnn_ref, so a function that calls it earns nothing: write this computation yourself. "
+        f"From rnn_ref you may call sigmoid and tanh (rnn_ref.activations)"
+        + (f" and {', '.join('rnn_ref.' + k for k in allowed)}." if allowed else ".")
+    )
+
+
+class Report:
+    """Collects the failing cases of one function and writes the message."""
+
+    def __init__(self, fn, name, spec, hidden):
+        self._fn, self.name, self.spec, self.hidden = fn, name, spec, hidden
+        self.failures = []  # (case, run, expected)
+
+    def add_failure(self, case, run, expected):
+        self.failures.append((case, run, expected))
+
+    def text(self, n_cases, example=False):
+        if example:
+            lines = [f"{self.name} does not give the values worked out by hand in the example."]
+        else:
+            kind = "graded" if self.hidden else "random"
+            lines = [f"{self.name} does not match the reference: {len(self.failures)} of {n_cases} {kind} cases fail."]
+        hints, recognized = self._likely_mistakes()
+        if hints:
+            lines += ["", "Likely mistake:"] + [f"  * {hint}" for hint in hints]
+        lines += ["", "What differs:"]
+        lines += self._case_lines()
+        if not recognized:
+            lines += self._isolation_lines()
+        if self.hidden:
+            lines += ["", "(Graded tests do not show input or expected values; the visible tests above do.)"]
+        return "\n".join(lines)
+
+    def _case_lines(self):
+        lines, errors = [], {}
+        for number, (case, run, _) in enumerate(self.failures, 1):
+            if run.error is not None:  # identical errors are reported once
+                text = f"{type(run.error).__name__}: {run.error}"
+                errors.setdefault((text, run.where), []).append(case.label)
+                continue
+            mutated = [f"{path} modified in place" for path in run.mutated]
+            if number > _MAX_DETAILED_CASES:
+                differ = [f"{label} differs" for label in dict.fromkeys(p.label for p in run.problems)]
+                lines.append(f"  Case {case.label}: {', '.join(differ + mutated)}")
+                continue
+            lines.append("  In the example:" if case.label == "example" else f"  Case {case.label}:")
+            details = [p.detail + (f" ({p.values})" if p.values and not self.hidden else "") for p in run.problems]
+            if len(details) > _MAX_LINES_PER_CASE:
+                more = len(details) - _MAX_LINES_PER_CASE + 1
+                details = details[: _MAX_LINES_PER_CASE - 1] + [f"... and {more} more outputs differ"]
+            lines += [f"    {text}" for text in details + mutated]
+            lines += [f"    NumPy warned: {note}" for note in run.warnings]
+        for (text, where), labels in errors.items():
+            cases = "every case" if len(labels) == len(self.failures) else f"cases {'; '.join(labels)}"
+            lines.append(f"  In {cases}, {self.name} raised {text}")
+            if where:
+                lines.append(f"    at {where}")
+            hint = _mistakes.error_hint(text, self.spec)
+            if hint:
+                lines.append(f"    Hint: {hint}")
+        return lines
+
+    def _likely_mistakes(self):
+        hints = []
+        errors = [run.error for _, run, _ in self.failures if run.error is not None]
+        if errors and all(isinstance(e, NotImplementedError) for e in errors):
+            return [f"{self.name} is not written yet: replace `raise NotImplementedError(...)` with your code."], True
+        matches = {}
+        evaluated = 0
+        for case, run, _ in self.failures:
+            if run.outputs is None or not any(p.kind == "value" for p in run.problems):
+                continue
+            evaluated += 1
+            for mistake in _mistakes.for_key(self.spec.key):
+                if self._matches(mistake, case, run):
+                    matches[mistake.hint] = matches.get(mistake.hint, 0) + 1
+        if evaluated and not matches:  # two mistakes at once?
+            for mistake in _mistakes.pairs_for_key(self.spec.key):
+                if all(self._matches(mistake, case, run) for case, run, _ in self._value_failures()[:3]):
+                    matches[mistake.hint] = evaluated
+                    break
+        for hint, count in sorted(matches.items(), key=lambda item: -item[1]):
+            if count * 2 >= evaluated:
+                suffix = "" if count == evaluated else f" (in {count} of {evaluated} failing cases)"
+                hints.append(f"{hint}: your outputs equal what that gives{suffix}")
+        recognized = bool(hints)
+        if not hints:
+            hints += self._output_hints()
+        mutated = sorted({path for _, run, _ in self.failures for path in run.mutated})
+        if mutated:
+            name = mutated[0].split("[")[0].split(".")[0]
+            hints.append(
+                f"{self.name} modifies its argument {', '.join(mutated)} in place (`+=`, `*=` or `[...] =` on an "
+                f"argument changes the caller's array): work on a new array, e.g. `{name} = {name} + ...` or "
+                f"`{name}.copy()`"
+            )
+        return hints[:4], recognized
+
+    def _value_failures(self):
+        return [(case, run, e) for case, run, e in self.failures if any(p.kind == "value" for p in run.problems)]
+
+    def _matches(self, mistake, case, run):
+        args, kwargs = copy.deepcopy((case.args, case.kwargs))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                result = mistake.fn(*args, **kwargs)
+        except Exception:  # a mistake that cannot run on these shapes does not match
+            return False
+        outputs = (result,) if len(self.spec.outputs) == 1 else tuple(result)
+        return outputs_close(self.spec, outputs, run.outputs, case.dtype)
+
+    def _output_hints(self):
+        hints = []
+        for case, run, expected in self.failures:
+            if run.outputs is None:
+                continue
+            named = dict(zip(self.spec.outputs, expected, strict=True))
+            for p in run.problems:
+                for hint in _mistakes.output_hints(self.spec, p, named, case):
+                    if hint not in hints:
+                        hints.append(hint)
+        return hints
+
+    def _isolation_lines(self):
+        first = next(iter(self._value_failures()), None)
+        if first is None or not self.spec.isolations:
+            return []
+        case = first[0]
+        lines = []
+        verdicts = []
+        for label, targets in self.spec.isolations:
+            isolated = isolate(self.spec, case, targets)
+            if isolated is None:
+                continue
+            expected = reference_outputs(self.spec, isolated)
+            run = run_case(
+                self._fn, self.spec, isolated, lambda o, e=expected: compare_all(self.spec, e, o, case.dtype)
+            )
+            ok = run.error is None and not run.problems
+            verdicts.append(ok)
+            lines.append(f"    {label}: {'right' if ok else 'wrong'}")
+        if not lines:
+            return []
+        where = "the example" if case.label == "example" else f"case {case.label}"
+        if not any(verdicts):
+            return ["", f"Run again with one term at a time ({where}), every run is wrong:"] + lines
+        return ["", f"Run again with one term at a time ({where}), to see which part is wrong:"] + lines
+
+
+_OPTIONAL = ("mask", "dh_last", "dc_last", "dstate_last")
+
+
+def isolate(spec, case, targets):
+    """A copy of ``case`` with the ``targets`` zeroed; None when that changes nothing or a target is absent.
+
+    A target is an argument (``"x"``), an entry of a dict argument (``"params['b']"``), every step
+    but the last (``"dhs[:-1]"``), or ``"+name"``: that argument must be given (and is kept).
+    """
+    bound = inspect.signature(spec.reference).bind(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
+    arguments = bound.arguments
+    changed = False
+    for target in targets:
+        match = re.fullmatch(r"(\+?)(\w+)(?:\['(\w+)'\])?(\[:-1\])?", target)
+        required, name, key, head = match.groups()
+        if arguments.get(name) is None:
+            if required or name not in _OPTIONAL:
+                return None
+            continue  # an optional argument that is already absent
+        changed = changed or not required
+        if required:
+            continue
+        if name in _OPTIONAL:
+            arguments[name] = None  # no mask, no gradient on the final state
+        elif key is not None:
+            arguments[name][key] = np.zeros_like(arguments[name][key])
+        elif head is not None:
+            arguments[name][:-1] = 0
+        else:
+            arguments[name] = np.zeros_like(arguments[name])
+    if not changed:
+        return None
+    return Case(case.label, tuple(bound.args), dict(bound.kwargs), case.dtype)
