@@ -1,0 +1,110 @@
+"""The instructor's grading command.
+
+    python -m grader grade ASSIGNMENT [--student ID ...] [--jobs N] [options]
+    python -m grader check-sandbox
+
+``grade`` grades every submission of ``submitted/*/ASSIGNMENT`` (or the
+students named) into nbgrader's gradebook, writes ``autograded/`` and, with
+nbgrader's ``generate_feedback``, ``feedback/``, and writes a report
+(``reports/ASSIGNMENT.md``, ``.csv``, ``.json``).  It refuses to run without
+the sandbox unless ``--unsafe-no-sandbox`` is given.  Exit status: 0 when
+every submission was graded, 3 when some need a human look (quarantined,
+flagged, killed by a limit), 2 when the sandbox is unavailable, 1 on a
+course error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .sandbox import Limits, Sandbox, SandboxUnavailable
+
+
+def _limits(args, course):
+    defaults = Limits()
+    cell_seconds = args.cell_seconds if args.cell_seconds is not None else course.cell_timeout(defaults.cell_seconds)
+    return Limits(
+        memory_mb=args.memory_mb,
+        cpu_seconds=args.cpu_seconds,
+        processes=args.processes,
+        file_mb=args.file_mb,
+        tmp_mb=args.tmp_mb,
+        cell_seconds=cell_seconds,
+        run_seconds=args.run_seconds,
+        output_mb=args.output_mb,
+    )
+
+
+def main(argv=None):
+    defaults = Limits()
+    parser = argparse.ArgumentParser(prog="python -m grader", description="Grade nbgrader submissions safely.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    grade = commands.add_parser("grade", help="grade every submission of an assignment")
+    grade.add_argument("assignment")
+    grade.add_argument("--course", default=".", help="the course root (with nbgrader_config.py); default: .")
+    grade.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    grade.add_argument("--jobs", type=int, default=None, help="students graded at once (default: every core)")
+    grade.add_argument("--no-feedback", action="store_true", help="skip nbgrader generate_feedback")
+    grade.add_argument("--report-dir", default=None, help="default: <course>/reports")
+    grade.add_argument("--seed", type=int, default=None, help="the judge's inputs (default: a new secret seed)")
+    grade.add_argument("--unsafe-no-sandbox", action="store_true", help="run student code WITHOUT the sandbox")
+    group = grade.add_argument_group("limits of each sandboxed run")
+    group.add_argument("--memory-mb", type=int, default=defaults.memory_mb)
+    group.add_argument("--cpu-seconds", type=int, default=defaults.cpu_seconds)
+    group.add_argument("--processes", type=int, default=defaults.processes)
+    group.add_argument("--file-mb", type=int, default=defaults.file_mb)
+    group.add_argument("--tmp-mb", type=int, default=defaults.tmp_mb)
+    group.add_argument("--cell-seconds", type=float, default=None, help="default: nbgrader's Execute.timeout, else 60")
+    group.add_argument("--run-seconds", type=float, default=defaults.run_seconds)
+    group.add_argument("--output-mb", type=int, default=defaults.output_mb)
+    commands.add_parser("check-sandbox", help="check that the sandbox works here")
+    args = parser.parse_args(argv)
+
+    if args.command == "check-sandbox":
+        try:
+            Sandbox().check()
+        except SandboxUnavailable as exc:
+            print(f"sandbox unavailable: {exc}", file=sys.stderr)
+            return 2
+        print("sandbox ok: bubblewrap and prlimit work here")
+        return 0
+
+    from .course import Course, CourseError
+    from .pipeline import Grader
+
+    course = Course.load(args.course)
+    sandbox = Sandbox(_limits(args, course), unsafe=args.unsafe_no_sandbox)
+    try:
+        sandbox.check()
+    except SandboxUnavailable as exc:
+        print(
+            f"refusing to grade: no sandbox ({exc}).\n"
+            "Student code would run with your rights, next to solutions/ and gradebook.db.\n"
+            "Install bubblewrap (`make grading-setup`), or pass --unsafe-no-sandbox if you trust every submission.",
+            file=sys.stderr,
+        )
+        return 2
+    if args.unsafe_no_sandbox:
+        print("WARNING: --unsafe-no-sandbox: student code runs without the sandbox.", file=sys.stderr)
+    try:
+        grader = Grader(course, args.assignment, sandbox, jobs=args.jobs, seed=args.seed)
+    except CourseError as exc:
+        print(f"cannot grade: {exc}", file=sys.stderr)
+        return 1
+    try:
+        report = grader.grade(args.student, feedback=not args.no_feedback)
+    finally:
+        grader.close()
+    paths = report.write(Path(args.report_dir) if args.report_dir else course.root / "reports")
+    review = report.review()
+    print(f"graded {len(report.students)} submissions in {report.seconds:.1f} s; report: {paths[0]}")
+    if review:
+        print(f"{len(review)} need a human look: {', '.join(s.student for s in review)}")
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""The feedback run: the whole notebook executed in the sandbox, for the messages the student reads.
+
+The test cells run here with the real :mod:`rnn_ref.testing` and print what
+they print in Jupyter.  The outputs come back as data and are put into the
+notebook nbgrader will turn into feedback, after checks: only the output
+types of nbformat, only inert MIME types (text, PNG, JPEG: no HTML or
+JavaScript, which would run in the instructor's browser), cut to size.  A
+cell that killed the run gets an error output that says so, and the run is
+started once more without it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbgrader.preprocessors import LimitOutput
+
+from .judge import RNN_REF_DIR, Death, _death_of, _make_readable
+
+SAFE_MIME = ("text/plain", "text/markdown", "text/latex", "image/png", "image/jpeg")
+_OUTPUT_TYPES = ("stream", "display_data", "execute_result", "error")
+
+
+def run_notebook(sandbox, notebook, cells, slot, workdir, skip_cells=None):
+    """Execute the code ``cells`` of ``notebook`` (a prepared copy); return (executed notebook, deaths)."""
+    skip_cells = dict(skip_cells or {})
+    deaths, result = [], None
+    for _attempt in range(2):
+        result = _run(sandbox, cells, slot, workdir, skip_cells)
+        if result.completed:
+            break
+        death = _death_of(result)
+        deaths.append(death)
+        if death.kind != "cell":
+            break
+        skip_cells[death.index] = death.failure
+    final = deaths[-1] if deaths and not result.completed and deaths[-1].kind == "cell" else None
+    executed = copy.deepcopy(notebook)
+    outputs = _outputs(result.events)
+    for index, cell in enumerate(executed.cells):
+        if cell.cell_type != "code":
+            continue
+        if index in outputs:
+            cell.outputs, cell.execution_count = outputs[index]
+        if index in skip_cells:
+            message = f"the grader stopped this cell: it {skip_cells[index]}"
+            if final is not None and final.index == index:
+                message += "; the cells after it were not run"
+            cell.outputs = [_error_output("GraderStopped", message)]
+    LimitOutput().preprocess(executed, {})
+    try:
+        nbformat.validate(executed)
+    except nbformat.ValidationError:  # should not happen after the checks; never let it break the batch
+        for cell in executed.cells:
+            if cell.cell_type == "code":
+                cell.outputs = [o for o in cell.outputs if _valid(o)]
+    return executed, deaths
+
+
+def _run(sandbox, cells, slot, workdir, skip_cells):
+    job = {
+        "cells": [{"index": c["index"], "source": c["source"]} for c in cells],
+        "skip_cells": {str(k): v for k, v in skip_cells.items()},
+        "stream_limit": sandbox.limits.stream_kb * 1024,
+    }
+    with tempfile.TemporaryDirectory(prefix="feedback-", dir=workdir) as job_dir:
+        Path(job_dir, "job.json").write_text(json.dumps(job), encoding="utf-8")
+        _make_readable(Path(job_dir))
+        if sandbox.unsafe:
+            return sandbox.run_script(
+                "run_notebook.py", ["--job", f"{job_dir}/job.json"], slot=slot, sys_path=[str(RNN_REF_DIR.parent)]
+            )
+        binds = [(job_dir, "/job"), (str(RNN_REF_DIR), str(RNN_REF_DIR))]
+        return sandbox.run_script("run_notebook.py", ["--job", "/job/job.json"], binds=binds, slot=slot)
+
+
+def _outputs(events):
+    """Cell index -> (outputs, execution_count), from the runner's "end" events, checked."""
+    found = {}
+    for event in events:
+        if event.get("event") != "end" or event.get("kind") != "cell" or not isinstance(event.get("index"), int):
+            continue
+        raw = event.get("outputs")
+        outputs = [_clean(o) for o in raw] if isinstance(raw, list) else []
+        count = event.get("execution_count")
+        found[event["index"]] = (
+            [o for o in outputs if o is not None],
+            count if isinstance(count, int) and count >= 0 else None,
+        )
+    return found
+
+
+def _clean(output):
+    """An nbformat output made only of what is safe to show, or None."""
+    if not isinstance(output, dict) or output.get("output_type") not in _OUTPUT_TYPES:
+        return None
+    kind = output["output_type"]
+    if kind == "stream":
+        name = output.get("name") if output.get("name") in ("stdout", "stderr") else "stdout"
+        return nbformat.v4.new_output("stream", name=name, text=str(output.get("text", "")))
+    if kind == "error":
+        traceback = output.get("traceback")
+        lines = [str(line) for line in traceback] if isinstance(traceback, list) else []
+        return nbformat.v4.new_output(
+            "error",
+            ename=str(output.get("ename", "Error"))[:200],
+            evalue=str(output.get("evalue", ""))[:10_000],
+            traceback=lines,
+        )
+    data = output.get("data")
+    if not isinstance(data, dict):
+        return None
+    kept = {mime: value for mime, value in data.items() if mime in SAFE_MIME and isinstance(value, str)}
+    if not kept:
+        kept = {"text/plain": "[an output of a kind the grader does not show]"}
+    if kind == "execute_result":
+        count = output.get("execution_count")
+        return nbformat.v4.new_output(
+            "execute_result", data=kept, execution_count=count if isinstance(count, int) else None
+        )
+    return nbformat.v4.new_output("display_data", data=kept)
+
+
+def _valid(output):
+    try:
+        nbformat.validator.validate(output, ref="output")
+    except Exception:
+        return False
+    return True
+
+
+def _error_output(name, message):
+    return nbformat.v4.new_output("error", ename=name, evalue=message, traceback=[f"{name}: {message}"])
+
+
+__all__ = ["run_notebook", "Death"]

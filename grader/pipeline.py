@@ -1,0 +1,273 @@
+"""Grade one assignment: every student separately, in parallel, into nbgrader's gradebook.
+
+For each student (in a pool of worker threads, one sandbox slot each):
+
+1. check the submission (:mod:`grader.precheck`); a broken one is quarantined
+   with its reason and nothing of it runs;
+2. prepare the notebook as ``nbgrader autograde`` does (sources restored);
+3. run it whole in the sandbox, for the feedback (:mod:`grader.feedback`);
+4. run the judge (:mod:`grader.judge`), which gives the test cells' points;
+5. scan the student's code for tricks (:mod:`grader.scan`).
+
+The main thread then writes, one student at a time, the autograded notebook
+(``autograded/<student>/<assignment>/``) and the grades
+(:mod:`grader.gradebook`).  An exception while grading a student is recorded
+for that student and the batch goes on.  Finally nbgrader's own
+``generate_feedback`` makes the HTML feedback, and the report is written.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbgrader import utils as nbutils
+
+from . import _adapter
+from .course import load_assignment
+from .feedback import run_notebook
+from .gradebook import GradebookWriter
+from .judge import Judge
+from .precheck import check_submission, code_cells, prepare, unchanged_answer
+from .report import Report, Row, StudentSummary
+from .scan import scan_cells
+
+
+@dataclass
+class StudentResult:
+    student: str
+    checked: object = None
+    executed: dict = field(default_factory=dict)  # notebook -> autograded NotebookNode
+    scores: dict = field(default_factory=dict)  # (notebook, grade_id) -> auto_score or None
+    comments: dict = field(default_factory=dict)  # (notebook, grade_id) -> auto_comment
+    rows: list = field(default_factory=list)
+    flags: list = field(default_factory=list)
+    deaths: list = field(default_factory=list)
+    error: str = ""
+    seconds: float = 0.0
+
+
+class Grader:
+    """Grades ``assignment`` of ``course`` with ``sandbox``; see the module docstring."""
+
+    def __init__(self, course, assignment, sandbox, jobs=None, seed=None, log=print):
+        self.course, self.assignment, self.sandbox = course, assignment, sandbox
+        self.jobs = max(1, jobs or os.cpu_count() or 1)
+        self.seed = secrets.randbits(63) if seed is None else int(seed)
+        self.log = log
+        self.model = load_assignment(course, assignment, set(_adapter.SPECS))
+        self.workdir = Path(tempfile.mkdtemp(prefix="grader-"))
+        os.chmod(self.workdir, 0o755)
+        self.judge = Judge(self.model, sandbox, self.workdir / "judge", self.seed)
+
+    def close(self):
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        self.sandbox.close()
+
+    # --- the batch ---------------------------------------------------------------------------------------
+
+    def grade(self, students=None, feedback=True):
+        """Grade ``students`` (default: every submission); return the :class:`Report`."""
+        start = time.monotonic()
+        students = list(students) if students else self.course.students(self.assignment)
+        report = Report(
+            self.assignment,
+            self.seed,
+            "none (UNSAFE)" if self.sandbox.unsafe else "bubblewrap + prlimit",
+            asdict(self.sandbox.limits),
+        )
+        report.untrusted_cells = self.model.untrusted_tests()
+        slots = queue.Queue()
+        for slot in range(self.jobs):
+            slots.put(slot)
+        writer = GradebookWriter(self.course, self.assignment)
+        graded = []
+        try:
+            with ThreadPoolExecutor(self.jobs) as pool:
+                futures = {pool.submit(self._grade_one, student, slots): student for student in students}
+                for future in as_completed(futures):
+                    result = future.result()
+                    if not result.error and not result.checked.quarantined:
+                        try:
+                            self._save(result, writer)
+                            graded.append(result.student)
+                        except Exception as exc:  # one student's write must not stop the others
+                            result.error = f"saving the grades failed: {type(exc).__name__}: {exc}"
+                    self._add_to_report(report, result)
+                    self.log(self._progress(result, len(report.students), len(students)))
+        finally:
+            writer.close()
+        order = {student: i for i, student in enumerate(students)}
+        report.students.sort(key=lambda s: order.get(s.student, 0))
+        report.rows.sort(key=lambda r: order.get(r.student, 0))
+        if feedback and graded:
+            self._feedback(graded)
+        report.seconds = time.monotonic() - start
+        return report
+
+    def _grade_one(self, student, slots):
+        slot = slots.get()
+        start = time.monotonic()
+        result = StudentResult(student)
+        try:
+            self._grade_into(result, slot)
+        except Exception as exc:  # a bug or a surprise: this student is reviewed, the batch goes on
+            frames = traceback.extract_tb(exc.__traceback__)
+            where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+            result.error = f"{type(exc).__name__}: {exc}{where}"
+        finally:
+            slots.put(slot)
+        result.seconds = time.monotonic() - start
+        return result
+
+    def _grade_into(self, result, slot):
+        checked = result.checked = check_submission(
+            self.course.submitted_dir(result.student, self.assignment), self.model
+        )
+        if checked.quarantined:
+            return
+        for name, model in self.model.notebooks.items():
+            prepared = prepare(checked.notebooks[name], model)
+            cells = code_cells(prepared, model)
+            labels = {c["index"]: f"{c['role']} {c['grade_id']}" if c["grade_id"] else c["role"] for c in cells}
+            result.flags += scan_cells(cells)
+            executed, deaths = run_notebook(self.sandbox, prepared, cells, slot, self.workdir)
+            result.deaths += [f"feedback run: {d.where(labels)} {d.failure}" for d in deaths]
+            skip = {d.index: d.failure for d in deaths if d.kind == "cell"}
+            verdicts, judge_deaths = self.judge.grade(name, cells, slot, skip, labels)
+            result.deaths += [f"judge: {d.where(labels)} {d.failure}" for d in judge_deaths]
+            result.executed[name] = executed
+            self._score(result, name, model, executed, verdicts)
+
+    def _score(self, result, name, model, executed, verdicts):
+        by_cell = {}
+        for verdict in verdicts:
+            by_cell.setdefault(verdict.grade_id, []).append(verdict)
+        cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in executed.cells}
+        in_order = [g for g in model.release_cells if g in model.grade_points]
+        in_order += [g for g in model.grade_points if g not in in_order]
+        for grade_id in in_order:
+            points, cell = model.grade_points[grade_id], cells.get(grade_id)
+            if grade_id in model.test_ids and model.tests.get(grade_id):
+                mine = by_cell.get(grade_id, [])
+                passed = bool(mine) and all(v.passed for v in mine)
+                score = points if passed else 0.0
+                reason = "; ".join(v.reason for v in mine if not v.passed) or "; ".join(
+                    f"{v.function} {v.reason}" for v in mine
+                )
+                row = Row(
+                    result.student,
+                    name,
+                    grade_id,
+                    ", ".join(v.function for v in mine),
+                    score,
+                    points,
+                    "pass" if passed else "fail",
+                    reason,
+                )
+            elif grade_id in model.test_ids:  # no judge for this cell: nbgrader's rule, on the student's own run
+                score, _ = nbutils.determine_grade(cell) if cell is not None else (0.0, points)
+                row = Row(
+                    result.student,
+                    name,
+                    grade_id,
+                    "",
+                    score,
+                    points,
+                    "untrusted",
+                    "graded from the output of the student's kernel",
+                )
+            else:  # a written answer: graded by hand, zero if left as released
+                blank = cell is not None and unchanged_answer(cell, model, grade_id)
+                score = 0.0 if blank else None
+                row = Row(
+                    result.student,
+                    name,
+                    grade_id,
+                    "",
+                    score,
+                    points,
+                    "manual",
+                    "no answer" if blank else "to be graded by hand",
+                )
+            result.scores[(name, grade_id)] = score
+            result.rows.append(row)
+        for grade_id in model.solution_ids + model.task_ids:
+            cell = cells.get(grade_id)
+            if grade_id in model.task_ids:
+                result.comments[(name, grade_id)] = None
+            elif cell is not None:
+                result.comments[(name, grade_id)] = "No response." if unchanged_answer(cell, model, grade_id) else None
+
+    # --- saving ------------------------------------------------------------------------------------------
+
+    def _save(self, result, writer):
+        folder = self.course.autograded_dir(result.student, self.assignment)
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        source = self.course.submitted_dir(result.student, self.assignment)
+        for relative in result.checked.files + (["timestamp.txt"] if (source / "timestamp.txt").is_file() else []):
+            target = folder / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source / relative, target, follow_symlinks=False)
+        for name, notebook in result.executed.items():
+            nbformat.write(notebook, folder / f"{name}.ipynb")
+        writer.record(result.student, result.checked.timestamp, result.scores, result.comments, result.executed)
+
+    def _feedback(self, students):
+        """nbgrader's own ``generate_feedback``, for the students graded now."""
+        nbgrader = Path(sys.executable).parent / "nbgrader"
+        command = [str(nbgrader), "generate_feedback", self.assignment, "--force", "--log-level=ERROR"]
+        if len(students) == 1:
+            command.append(f"--student={students[0]}")
+        env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+        done = subprocess.run(command, cwd=self.course.root, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            self.log(f"nbgrader generate_feedback failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+
+    # --- reporting ---------------------------------------------------------------------------------------
+
+    def _add_to_report(self, report, result):
+        checked = result.checked
+        summary = StudentSummary(
+            student=result.student,
+            total=sum(s for s in result.scores.values() if s is not None),
+            max_total=self.model.max_score,
+            quarantined=list(checked.reasons) if checked else [],
+            notes=list(checked.notes) if checked else [],
+            flags=list(result.flags),
+            deaths=list(result.deaths),
+            error=result.error,
+            seconds=result.seconds,
+        )
+        report.students.append(summary)
+        if summary.quarantined or result.error:
+            status = "quarantined" if summary.quarantined else "error"
+            reason = "; ".join(summary.quarantined) or result.error
+            for name, model in self.model.notebooks.items():
+                for grade_id, points in model.grade_points.items():
+                    functions = ", ".join(f.name for f in model.tests.get(grade_id, []))
+                    report.rows.append(Row(result.student, name, grade_id, functions, None, points, status, reason))
+        else:
+            report.rows += result.rows
+
+    def _progress(self, result, done, total):
+        if result.error:
+            what = f"grader error: {result.error}"
+        elif result.checked.quarantined:
+            what = "quarantined: " + "; ".join(result.checked.reasons)
+        else:
+            what = f"{sum(s for s in result.scores.values() if s is not None):g}/{self.model.max_score:g}"
+        return f"[{done}/{total}] {result.student}: {what} ({result.seconds:.1f} s)"

@@ -1,0 +1,8 @@
+"""The code that runs *inside* the sandbox, next to the student's code.
+
+Nothing here is trusted: the student's code runs in the same interpreter and
+can replace any of it.  These modules only carry the student's results out
+(one JSON event per line on an inherited pipe); the grader outside decides
+what they are worth.  They import the standard library, NumPy and IPython
+only, never :mod:`rnn_ref` or :mod:`grader`.
+"""
