@@ -23,7 +23,7 @@ from rnn_ref import testing
 # %% [markdown]
 # ## 1. One step (2 points)
 #
-# See [the RNN cell](../../book/01_rnn_cell.md) in chapter 1.
+# On the RNN cell, see [chapter 1](../../book/01_rnn_cell.md).
 # Write `rnn_step_forward`: one step of the recurrence, for a whole batch at once. It also
 # returns a cache (anything the backward pass of chapter 2 would need); it is not graded here.
 
@@ -80,7 +80,7 @@ testing.grade(rnn_step_forward, "rnn.rnn_step_forward")
 # %% [markdown]
 # ## 2. A whole sequence (2 points)
 #
-# See [unrolling the RNN in time](../../book/01_rnn_cell.md) in chapter 1.
+# On unrolling the RNN in time, see [chapter 1](../../book/01_rnn_cell.md).
 # Write `rnn_forward`: start from `h0` and apply the step `T` times, feeding each step the
 # state of the previous one. Return every hidden state and the last one. You may call your
 # `rnn_step_forward`. (The `mask` argument is for padded batches, chapter 7: ignore it here.)
@@ -148,7 +148,7 @@ testing.grade(rnn_forward, "rnn.rnn_forward")
 # %% [markdown]
 # ## 3. The output layer (2 points)
 #
-# See [the output layer](../../book/01_rnn_cell.md) in chapter 1.
+# On the output layer, see [chapter 1](../../book/01_rnn_cell.md).
 # Write `output_layer`: at every step, a linear read-out of the hidden state into `V` scores
 # (the logits), then a softmax over the `V` classes. Subtract the maximum of each step's
 # logits before `np.exp` so that it cannot overflow.

@@ -26,7 +26,7 @@ from rnn_ref.rnn import RNNStepCache, rnn_forward, rnn_step_forward  # noqa: F40
 # %% [markdown]
 # ## 1. The backward pass of one step (3 points)
 #
-# See [the backward pass of one step](../../book/02_bptt.md) in chapter 2. With
+# On the backward pass of one step, see [chapter 2](../../book/02_bptt.md). With
 # $a = W_x x + W_h h_{t-1} + b$ and $h = \tanh(a)$, the chain rule gives
 # $\delta a = \delta h \odot (1 - h^2)$, then one product per input of the matmuls.
 
@@ -116,7 +116,7 @@ testing.grade(rnn_step_backward, "rnn.rnn_step_backward")
 # %% [markdown]
 # ## 2. Backpropagation through time (4 points)
 #
-# See [BPTT](../../book/02_bptt.md) in chapter 2. The state $h_t$ reaches the loss twice:
+# On BPTT, see [chapter 2](../../book/02_bptt.md). The state $h_t$ reaches the loss twice:
 # through the output at step $t$ (`dhs[t]`) and through every later step (what `dh_prev` of
 # step $t+1$ sends back). So walk backward in time, carrying the gradient:
 #
@@ -213,7 +213,7 @@ print(gradcheck.check_gradients(sequence_loss, {"xs": xs, "h0": h0, **params}, {
 # %% [markdown]
 # ## 3. Truncated BPTT (3 points)
 #
-# See [truncated BPTT](../../book/02_bptt.md) in chapter 2. Cut the sequence into windows of
+# On truncated BPTT, see [chapter 2](../../book/02_bptt.md). Cut the sequence into windows of
 # `k` steps (the last one may be shorter). The forward pass goes on unchanged: each window
 # starts from the state the previous window ended in. The backward pass stops at each window's
 # start: run BPTT inside the window only, with nothing coming back from the next window. Sum

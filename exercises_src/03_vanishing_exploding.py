@@ -18,7 +18,7 @@ from rnn_ref.rnn import rnn_forward  # noqa: F401 (for your code)
 # %% [markdown]
 # ## 1. Measuring the Jacobian's norm (3 points)
 #
-# See [the product of Jacobians](../../book/03_vanishing_exploding.md) in chapter 3. Run
+# On the product of Jacobians, see [chapter 3](../../book/03_vanishing_exploding.md). Run
 # `rnn_forward` (given) to get the states, then build the product one step at a time, the
 # newest Jacobian on the left, for every sequence of the batch at once (an `(N, H, H)` array;
 # `@` multiplies stacks of matrices). Record the spectral norm (the largest singular value,
@@ -80,7 +80,7 @@ testing.grade(jacobian_norms, "extras.jacobian_norms")
 # %% [markdown]
 # ## 2. Clipping by the global norm (2 points)
 #
-# See [gradient clipping](../../book/03_vanishing_exploding.md) in chapter 3. Compute one
+# On gradient clipping, see [chapter 3](../../book/03_vanishing_exploding.md). Compute one
 # norm over **all** the gradients, as if they were concatenated into one vector. If it exceeds
 # `max_norm`, scale every gradient by the same factor `max_norm / (total_norm + 1e-6)`
 # (PyTorch's `clip_grad_norm_`); otherwise leave them unchanged. Return new arrays (never

@@ -31,7 +31,7 @@ from rnn_ref.activations import sigmoid  # noqa: F401 (for your code)
 # %% [markdown]
 # ## 1. The four gates (1 point each)
 #
-# See [the gates](../../book/04_lstm.md) in chapter 4. The input gate `i` decides how much of
+# On the gates, see [chapter 4](../../book/04_lstm.md). The input gate `i` decides how much of
 # the candidate enters the cell, the forget gate `f` how much of the old cell state is kept,
 # the candidate `g` what could be written, the output gate `o` how much of the cell is shown.
 
@@ -189,7 +189,7 @@ testing.grade(output_gate, "lstm.output_gate")
 # %% [markdown]
 # ## 2. The cell state and the hidden state (1 point each)
 #
-# See [the memory cell](../../book/04_lstm.md) in chapter 4: the cell keeps part of its old
+# On the memory cell, see [chapter 4](../../book/04_lstm.md): the cell keeps part of its old
 # value and adds part of the candidate; the hidden state shows the squashed cell through the
 # output gate.
 
@@ -259,7 +259,7 @@ testing.grade(hidden_state, "lstm.hidden_state")
 # %% [markdown]
 # ## 3. One step (2 points)
 #
-# See [one LSTM step](../../book/04_lstm.md) in chapter 4. Compute the four pre-activations
+# On one LSTM step, see [chapter 4](../../book/04_lstm.md). Compute the four pre-activations
 # with **one** product for each weight matrix, `x @ W_x.T + h_prev @ W_h.T + b` of shape
 # `(N, 4H)`, then split it into the blocks of `i, f, g, o` (in that order). You may call your
 # functions above (with the matching rows of the weights) or write the equations inline.
@@ -321,7 +321,7 @@ testing.grade(lstm_step_forward, "lstm.lstm_step_forward")
 # %% [markdown]
 # ## 4. A whole sequence (2 points)
 #
-# See [the LSTM over a sequence](../../book/04_lstm.md) in chapter 4. Start from `h0` and
+# On the LSTM over a sequence, see [chapter 4](../../book/04_lstm.md). Start from `h0` and
 # `c0` and carry **both** states from step to step. Return every hidden state and the final
 # `h` and `c`. (The `mask` argument is for padded batches, chapter 7: ignore it here.)
 

@@ -32,7 +32,7 @@ from rnn_ref.activations import sigmoid  # noqa: F401 (for your code)
 # %% [markdown]
 # ## 1. The reset and update gates (1 point each)
 #
-# See [the gates of the GRU](../../book/05_gru.md) in chapter 5.
+# On the gates of the GRU, see [chapter 5](../../book/05_gru.md).
 
 
 # %% solution id=gru_reset_gate
@@ -112,7 +112,7 @@ testing.grade(update_gate, "gru.update_gate")
 # %% [markdown]
 # ## 2. The candidate, in both variants (3 points)
 #
-# See [where the reset gate goes](../../book/05_gru.md) in chapter 5. With
+# On where the reset gate goes, see [chapter 5](../../book/05_gru.md). With
 # `reset_after=False`, reset the state, then multiply: `(r * h_prev) @ W_hn.T`; with
 # `reset_after=True`, multiply, add `b_hn`, then reset: `r * (h_prev @ W_hn.T + b_hn)`.
 # The two agree only when `b_hn = 0` and `W_hn` is diagonal.
@@ -185,7 +185,7 @@ testing.grade(candidate, "gru.candidate")
 # %% [markdown]
 # ## 3. The new state (1 point)
 #
-# See [interpolating between old and new](../../book/05_gru.md) in chapter 5.
+# On interpolating between old and new, see [chapter 5](../../book/05_gru.md).
 
 
 # %% solution id=gru_hidden_state
@@ -221,7 +221,7 @@ testing.grade(hidden_state, "gru.hidden_state")
 # %% [markdown]
 # ## 4. One step (2 points)
 #
-# See [one GRU step](../../book/05_gru.md) in chapter 5. Compute `x @ W_x.T + b` `(N, 3H)`
+# On one GRU step, see [chapter 5](../../book/05_gru.md). Compute `x @ W_x.T + b` `(N, 3H)`
 # for the three gates at once, split it in the order **r, z, n**, and add the recurrent terms
 # with the matching rows of `W_h`. You may call your functions above.
 

@@ -27,7 +27,7 @@ from rnn_ref.lstm import candidate, cell_state, hidden_state  # noqa: F401 (the 
 # %% [markdown]
 # ## 1. The three gates that peek (1, 1 and 2 points)
 #
-# See [peepholes](../../book/06_peephole.md) in chapter 6.
+# On peepholes, see [chapter 6](../../book/06_peephole.md).
 
 
 # %% solution id=peephole_input_gate
@@ -168,7 +168,7 @@ testing.grade(output_gate, "peephole.output_gate")
 # %% [markdown]
 # ## 2. One step (3 points)
 #
-# See [a peephole step](../../book/06_peephole.md) in chapter 6. One product per weight
+# On a peephole step, see [chapter 6](../../book/06_peephole.md). One product per weight
 # matrix gives the four pre-activations without peepholes, `(N, 4H)`, in the order
 # **i, f, g, o**; add each gate's peephole term, in the right order of computation: `i`, `f`
 # and `g` first, then the new cell state, then `o`, then `h`. You may call your gates and

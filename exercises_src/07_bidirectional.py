@@ -29,7 +29,7 @@ from rnn_ref.masks import mask_to_lengths  # noqa: F401 (for your code)
 # %% [markdown]
 # ## 1. Reversing each sequence within its own length (2 points)
 #
-# See [padding and reversal](../../book/07_bidirectional.md) in chapter 7. For sequence `n`
+# On padding and reversal, see [chapter 7](../../book/07_bidirectional.md). For sequence `n`
 # of length `L`, step `t < L` of the output is step `L - 1 - t` of the input; padded steps
 # (`t >= L`) are copied unchanged. Reversing twice gives back the input.
 
@@ -73,7 +73,7 @@ testing.grade(reverse_sequences, "masks.reverse_sequences")
 # %% [markdown]
 # ## 2. The bidirectional forward pass (4 points)
 #
-# See [bidirectional layers](../../book/07_bidirectional.md) in chapter 7. Run the forward
+# On bidirectional layers, see [chapter 7](../../book/07_bidirectional.md). Run the forward
 # cell on `xs` with the mask. For the backward direction, reverse each sequence (your
 # function above), run the backward cell with its own parameters and the same mask, and
 # reverse its outputs back, so that both directions' outputs at index `t` belong to step `t`.

@@ -25,7 +25,7 @@ from rnn_ref.lstm import LSTMStepCache, lstm_forward, lstm_step_forward  # noqa:
 # %% [markdown]
 # ## 1. One step backward (5 points)
 #
-# See [the backward pass through the gates](../../book/08_lstm_gates.md) in chapter 8. Work
+# On the backward pass through the gates, see [chapter 8](../../book/08_lstm_gates.md). Work
 # from the output back: $h = o \odot \tanh(c)$ sends gradient to `o` and, through
 # $\tanh$, to `c`; that adds to the `dc` that comes from the next step. Then each gate's
 # pre-activation gets its gradient (remember $\sigma' = \sigma(1 - \sigma)$ and
@@ -135,7 +135,7 @@ testing.grade(lstm_step_backward, "lstm.lstm_step_backward")
 # %% [markdown]
 # ## 2. Backpropagation through time (5 points)
 #
-# See [BPTT in the LSTM](../../book/08_lstm_gates.md) in chapter 8. Walk backward in time
+# On BPTT in the LSTM, see [chapter 8](../../book/08_lstm_gates.md). Walk backward in time
 # carrying two gradients: `dh` (add `dhs[t]`, the gradient of the output at step `t`) and
 # `dc` (the cell path: each step returns `dc_prev = dc * f`, which lets the gradient survive
 # many steps when `f` is close to 1). Sum the weight gradients over the steps. `dh_last` and

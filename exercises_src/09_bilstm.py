@@ -33,7 +33,7 @@ from rnn_ref.bidirectional import bidirectional_backward, bidirectional_forward 
 # %% [markdown]
 # ## 1. The masked cross-entropy (3 points)
 #
-# See [the loss of a tagger](../../book/09_bilstm.md) in chapter 9. Compute the softmax of
+# On the loss of a tagger, see [chapter 9](../../book/09_bilstm.md). Compute the softmax of
 # each step's logits stably (subtract the maximum), the mean of $-\log p[\text{target}]$ over
 # the valid steps only, and its gradient with respect to the logits,
 # $(p - \text{onehot}(\text{target})) / M$ at valid steps and $0$ at padded ones. At padded
@@ -104,7 +104,7 @@ testing.grade(softmax_cross_entropy, "losses.softmax_cross_entropy")
 # %% [markdown]
 # ## 2. The tagger's logits (3 points)
 #
-# See [a BiLSTM tagger](../../book/09_bilstm.md) in chapter 9. Split the parameters by prefix,
+# On a BiLSTM tagger, see [chapter 9](../../book/09_bilstm.md). Split the parameters by prefix,
 # run the bidirectional layer (`cell` is `"lstm"` here) with the mask, then read out every
 # step: `ys @ W_y.T + b_y`.
 
@@ -162,7 +162,7 @@ testing.grade(bi_tagger_logits, "models.bi_tagger_logits")
 # %% [markdown]
 # ## 3. The loss and every gradient (4 points)
 #
-# See [training the tagger](../../book/09_bilstm.md) in chapter 9. Forward: the bidirectional
+# On training the tagger, see [chapter 9](../../book/09_bilstm.md). Forward: the bidirectional
 # layer (keep its cache), the read-out, and your masked cross-entropy over the steps that are
 # valid **and** in `loss_mask` (when it is given). Backward: `dlogits` gives the read-out's
 # gradients (sums over every step) and `dys = dlogits @ W_y`, which

@@ -32,7 +32,7 @@ from rnn_ref.masks import reverse_sequences  # noqa: F401 (you wrote it in exerc
 # %% [markdown]
 # ## 1. The GRU over a padded batch (2 points)
 #
-# See [the BiGRU](../../book/10_bigru.md) in chapter 10 and masks in chapter 7. Call
+# On the BiGRU, see [chapter 10](../../book/10_bigru.md) and masks in chapter 7. Call
 # `gru_step_forward` at every step; at a padded step (`mask[t, n]` False) the state of that
 # sequence is carried unchanged and its output is zero. `h_last` is each sequence's state at
 # its own last valid step.
@@ -93,7 +93,7 @@ testing.grade(gru_forward, "gru.gru_forward")
 # %% [markdown]
 # ## 2. One GRU step backward (5 points)
 #
-# See [the GRU's backward pass](../../book/10_bigru.md) in chapter 10. From
+# On the GRU's backward pass, see [chapter 10](../../book/10_bigru.md). From
 # $h = z \odot h_{t-1} + (1 - z) \odot n$: $\delta a_n = \delta h (1 - z)(1 - n^2)$ and
 # $\delta a_z = \delta h (h_{t-1} - n)\, z (1 - z)$; the reset gate's gradient goes through
 # the candidate's recurrent term, and $h_{t-1}$ collects three paths: the direct one
@@ -254,7 +254,7 @@ testing.grade(gru_backward, "gru.gru_backward")
 # %% [markdown]
 # ## 4. The bidirectional layer's backward pass (4 points)
 #
-# See [backpropagation in a bidirectional layer](../../book/10_bigru.md) in chapter 10. Split
+# On backpropagation in a bidirectional layer, see [chapter 10](../../book/10_bigru.md). Split
 # `dys` the way the forward pass merged (concat: the first `H` features are the forward
 # direction's; sum: both get `dys`; mean: both get `dys / 2`). The forward direction's
 # gradient goes through `gru_backward` with `cache.cache_fwd`. The backward cell ran on the
