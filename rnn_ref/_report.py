@@ -115,11 +115,9 @@ class Report:
             hints += self._output_hints()
         mutated = sorted({path for _, run, _ in self.failures for path in run.mutated})
         if mutated:
-            name = mutated[0].split("[")[0].split(".")[0]
             hints.append(
                 f"{self.name} modifies its argument {', '.join(mutated)} in place (`+=`, `*=` or `[...] =` on an "
-                f"argument changes the caller's array): work on a new array, e.g. `{name} = {name} + ...` or "
-                f"`{name}.copy()`"
+                f"argument changes the caller's array): {_fix_for(mutated[0])}"
             )
         return hints[:4], recognized
 
@@ -176,6 +174,16 @@ class Report:
 
 
 _OPTIONAL = ("mask", "dh_last", "dc_last", "dstate_last")
+
+
+def _fix_for(path):
+    """How not to modify the argument at ``path`` (``dh``, ``grads['W_x']``, ``cache.c``)."""
+    root = re.split(r"[\[.]", path)[0]
+    if path.startswith(f"{root}['"):
+        return f"make new arrays instead, e.g. a new dict `{{key: value * coef for key, value in {root}.items()}}`"
+    if path.startswith(f"{root}."):
+        return f"{path} belongs to the forward pass: compute with it, and copy it (`.copy()`) before changing it"
+    return f"work on a new array, e.g. `{root} = {root} + ...` or `{root}.copy()`"
 
 
 def isolate(spec, case, targets):

@@ -188,7 +188,16 @@ def test_modifying_an_argument_fails_and_names_it():
         return student_rnn_step_backward(dh / 2, cache)
 
     message = failure(really_in_place, "rnn.rnn_step_backward")
-    assert "modifies its argument dh in place" in message
+    assert "modifies its argument dh in place" in message and "`dh = dh + ...`" in message
+
+    def clip_in_place(grads, max_norm):
+        total = float(np.sqrt(sum(np.sum(g**2) for g in grads.values())))
+        for g in grads.values():
+            g *= min(1.0, max_norm / (total + 1e-6))
+        return grads, total
+
+    message = failure(clip_in_place, "clip.clip_grad_norm")
+    assert "modifies its argument grads['W_x'] in place" in message and "a new dict" in message
     testing.check(in_place, "rnn.rnn_step_forward")  # writing equal values is no modification
 
 
