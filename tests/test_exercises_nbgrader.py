@@ -13,13 +13,15 @@ import importlib.util
 import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
-from test_exercises import ASSIGNMENTS, BUGS, ROOT
 
 pytestmark = pytest.mark.slow
+pytest.importorskip("nbgrader", reason="the exercises' nbgrader tests need pip install -e '.[grade]'")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _load(name, path):
@@ -31,6 +33,8 @@ def _load(name, path):
 
 
 grade_demo = _load("grade_demo", ROOT / "scripts" / "grade_demo.py")
+_exercises = _load("_exercises_bugs", ROOT / "tests" / "test_exercises.py")  # the typical bugs, shared
+ASSIGNMENTS, BUGS = _exercises.ASSIGNMENTS, _exercises.BUGS
 
 # Passes the visible tests (N <= 3) and the example, fails the graded cases with N >= 4.
 TRICKY = ("rnn_step_forward", "h = np.tanh(a)", "h = np.tanh(a) * (1.0 if x.shape[0] < 4 else 0.9)")
