@@ -99,7 +99,10 @@ def main(argv=None):
         grader.close()
     paths = report.write(Path(args.report_dir) if args.report_dir else course.root / "reports")
     review = report.review()
-    print(f"graded {len(report.students)} submissions in {report.seconds:.1f} s; report: {paths[0]}")
+    print(
+        f"graded {len(report.students)} submissions in {report.grading_seconds:.1f} s "
+        f"({report.seconds:.1f} s with the feedback); report: {paths[0]}"
+    )
     if review:
         print(f"{len(review)} need a human look: {', '.join(s.student for s in review)}")
         return 3

@@ -19,18 +19,21 @@ from pathlib import Path
 import nbformat
 from nbgrader.preprocessors import LimitOutput
 
-from .judge import RNN_REF_DIR, Death, _death_of, _make_readable
+from .judge import RNN_REF_DIR, Death, _death_of, _make_readable, rnn_ref_mount_points
 
 SAFE_MIME = ("text/plain", "text/markdown", "text/latex", "image/png", "image/jpeg")
 _OUTPUT_TYPES = ("stream", "display_data", "execute_result", "error")
 
 
-def run_notebook(sandbox, notebook, cells, slot, workdir, skip_cells=None):
-    """Execute the code ``cells`` of ``notebook`` (a prepared copy); return (executed notebook, deaths)."""
+def run_notebook(sandbox, notebook, cells, slot, workdir, skip_cells=None, package=RNN_REF_DIR):
+    """Execute the code ``cells`` of ``notebook`` (a prepared copy); return (executed notebook, deaths).
+
+    ``package`` is the rnn_ref the notebook imports (a byte-compiled copy, mounted read-only).
+    """
     skip_cells = dict(skip_cells or {})
     deaths, result = [], None
     for _attempt in range(2):
-        result = _run(sandbox, cells, slot, workdir, skip_cells)
+        result = _run(sandbox, cells, slot, workdir, skip_cells, Path(package))
         if result.completed:
             break
         death = _death_of(result)
@@ -61,7 +64,7 @@ def run_notebook(sandbox, notebook, cells, slot, workdir, skip_cells=None):
     return executed, deaths
 
 
-def _run(sandbox, cells, slot, workdir, skip_cells):
+def _run(sandbox, cells, slot, workdir, skip_cells, package):
     job = {
         "cells": [{"index": c["index"], "source": c["source"]} for c in cells],
         "skip_cells": {str(k): v for k, v in skip_cells.items()},
@@ -72,9 +75,9 @@ def _run(sandbox, cells, slot, workdir, skip_cells):
         _make_readable(Path(job_dir))
         if sandbox.unsafe:
             return sandbox.run_script(
-                "run_notebook.py", ["--job", f"{job_dir}/job.json"], slot=slot, sys_path=[str(RNN_REF_DIR.parent)]
+                "run_notebook.py", ["--job", f"{job_dir}/job.json"], slot=slot, sys_path=[str(package.parent)]
             )
-        binds = [(job_dir, "/job"), (str(RNN_REF_DIR), str(RNN_REF_DIR))]
+        binds = [(job_dir, "/job")] + [(str(package), point) for point in rnn_ref_mount_points()]
         return sandbox.run_script("run_notebook.py", ["--job", "/job/job.json"], binds=binds, slot=slot)
 
 

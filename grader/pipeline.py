@@ -18,16 +18,16 @@ for that student and the batch goes on.  Finally nbgrader's own
 
 from __future__ import annotations
 
+import copy
+import multiprocessing
 import os
 import queue
 import secrets
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 import traceback
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -38,10 +38,32 @@ from . import _adapter
 from .course import load_assignment
 from .feedback import run_notebook
 from .gradebook import GradebookWriter
-from .judge import Judge
+from .judge import RNN_REF_DIR, Judge, _make_readable
 from .precheck import check_submission, code_cells, prepare, unchanged_answer
 from .report import Report, Row, StudentSummary
 from .scan import scan_cells
+from .views import compile_package
+
+
+def feedback_shard(root, assignment, students):
+    """HTML feedback with nbgrader's ``GenerateFeedback`` (as ``nbgrader generate_feedback --force``), per student."""
+    from nbgrader.converters import GenerateFeedback
+    from nbgrader.coursedir import CourseDirectory
+
+    from .course import Course
+
+    course = Course.load(root)
+    config = copy.deepcopy(course.config)
+    config.BaseConverter.force = True
+    failures = []
+    for student in students:
+        coursedir = CourseDirectory(config=config)
+        coursedir.root, coursedir.assignment_id, coursedir.student_id = str(course.root), assignment, student
+        try:
+            GenerateFeedback(coursedir=coursedir, config=config).start()
+        except (Exception, SystemExit) as exc:  # nbgrader calls self.fail (SystemExit) on some errors
+            failures.append(f"{student}: {type(exc).__name__}: {exc}")
+    return failures
 
 
 @dataclass
@@ -70,6 +92,11 @@ class Grader:
         self.workdir = Path(tempfile.mkdtemp(prefix="grader-"))
         os.chmod(self.workdir, 0o755)
         self.judge = Judge(self.model, sandbox, self.workdir / "judge", self.seed)
+        # the feedback runs import a byte-compiled copy of rnn_ref: faster, and safe from edits during the batch
+        self.package = self.workdir / "full" / "rnn_ref"
+        shutil.copytree(RNN_REF_DIR, self.package, ignore=shutil.ignore_patterns("__pycache__"))
+        compile_package(self.package)
+        _make_readable(self.workdir / "full")
 
     def close(self):
         shutil.rmtree(self.workdir, ignore_errors=True)
@@ -111,6 +138,7 @@ class Grader:
         order = {student: i for i, student in enumerate(students)}
         report.students.sort(key=lambda s: order.get(s.student, 0))
         report.rows.sort(key=lambda r: order.get(r.student, 0))
+        report.grading_seconds = time.monotonic() - start
         if feedback and graded:
             self._feedback(graded)
         report.seconds = time.monotonic() - start
@@ -142,7 +170,7 @@ class Grader:
             cells = code_cells(prepared, model)
             labels = {c["index"]: f"{c['role']} {c['grade_id']}" if c["grade_id"] else c["role"] for c in cells}
             result.flags += scan_cells(cells)
-            executed, deaths = run_notebook(self.sandbox, prepared, cells, slot, self.workdir)
+            executed, deaths = run_notebook(self.sandbox, prepared, cells, slot, self.workdir, package=self.package)
             result.deaths += [f"feedback run: {d.where(labels)} {d.failure}" for d in deaths]
             skip = {d.index: d.failure for d in deaths if d.kind == "cell"}
             verdicts, judge_deaths = self.judge.grade(name, cells, slot, skip, labels)
@@ -227,15 +255,20 @@ class Grader:
         writer.record(result.student, result.checked.timestamp, result.scores, result.comments, result.executed)
 
     def _feedback(self, students):
-        """nbgrader's own ``generate_feedback``, for the students graded now."""
-        nbgrader = Path(sys.executable).parent / "nbgrader"
-        command = [str(nbgrader), "generate_feedback", self.assignment, "--force", "--log-level=ERROR"]
-        if len(students) == 1:
-            command.append(f"--student={students[0]}")
-        env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-        done = subprocess.run(command, cwd=self.course.root, env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            self.log(f"nbgrader generate_feedback failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+        """nbgrader's own feedback converter for the students graded now, on every core (one shard each)."""
+        shards = [students[i :: self.jobs] for i in range(min(self.jobs, len(students)))]
+        failures = []
+        if len(shards) == 1:
+            failures = feedback_shard(str(self.course.root), self.assignment, shards[0])
+        else:
+            context = multiprocessing.get_context("spawn")  # a fresh interpreter: this one has threads
+            with ProcessPoolExecutor(len(shards), mp_context=context) as pool:
+                for done in pool.map(
+                    feedback_shard, [str(self.course.root)] * len(shards), [self.assignment] * len(shards), shards
+                ):
+                    failures += done
+        for failure in failures:
+            self.log(f"nbgrader's feedback failed: {failure}")
 
     # --- reporting ---------------------------------------------------------------------------------------
 

@@ -52,7 +52,8 @@ class Report:
     rows: list = field(default_factory=list)
     students: list = field(default_factory=list)
     untrusted_cells: list = field(default_factory=list)
-    seconds: float = 0.0
+    seconds: float = 0.0  # in all
+    grading_seconds: float = 0.0  # before nbgrader's feedback
 
     def review(self):
         return [s for s in self.students if s.needs_review]
@@ -95,7 +96,8 @@ class Report:
             "",
             f"{len(self.students)} submissions: {len(graded)} graded, "
             f"{sum(1 for s in self.students if s.quarantined)} quarantined, {len(self.review())} to review. "
-            f"Sandbox: {self.sandbox}. Seed of the judge's inputs: {self.seed}. Time: {self.seconds:.1f} s.",
+            f"Sandbox: {self.sandbox}. Seed of the judge's inputs: {self.seed}. "
+            f"Time: {self.grading_seconds:.1f} s grading, {self.seconds:.1f} s with the feedback.",
             "",
         ]
         if self.untrusted_cells:

@@ -26,7 +26,9 @@ whose functions do nothing.
 from __future__ import annotations
 
 import ast
+import compileall
 import hashlib
+import py_compile
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -200,6 +202,7 @@ class PackageGraph:
         for sub in self.package_dir.iterdir():  # data subpackages (the corpus)
             if sub.is_dir() and (sub / "__init__.py").exists():
                 shutil.copytree(sub, out / sub.name, ignore=shutil.ignore_patterns("__pycache__"))
+        compile_package(out)
         return out
 
 
@@ -226,6 +229,11 @@ def _import_time_calls(stmt, module, top, aliases):
                 if alias and alias[0] == "module":
                     calls.add((alias[1], func.attr))
     return calls
+
+
+def compile_package(folder):
+    """Byte-compile a package once, so that every sandboxed run (read-only, ``-B``) skips compiling it."""
+    compileall.compile_dir(str(folder), quiet=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
 
 
 def _is_attribute_base(node, stmt):

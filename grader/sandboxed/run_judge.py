@@ -33,6 +33,7 @@ import importlib
 import json
 import linecache
 import os
+import re
 import sys
 import traceback
 import warnings
@@ -41,6 +42,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from sandboxed import wire  # noqa: E402
 from sandboxed.channel import Channel  # noqa: E402
+
+_IPYTHON_SYNTAX = re.compile(r"^\s*[%!]|\?\s*$", re.MULTILINE)
 
 
 class _Discard:
@@ -67,12 +70,13 @@ class _NoShell:
 
 def _compile_cell(source, index):
     """Compile a cell; IPython syntax (magics, ``!cmd``) is turned into plain Python first."""
-    try:
-        from IPython.core.inputtransformer2 import TransformerManager
+    if _IPYTHON_SYNTAX.search(source):  # importing IPython costs more than most cells
+        try:
+            from IPython.core.inputtransformer2 import TransformerManager
 
-        source = TransformerManager().transform_cell(source)
-    except Exception:  # no IPython, or a cell it cannot parse: compile as it is
-        pass
+            source = TransformerManager().transform_cell(source)
+        except Exception:  # no IPython, or a cell it cannot parse: compile as it is
+            pass
     filename = f"<cell {index}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     return compile(source, filename, "exec")
