@@ -18,6 +18,7 @@ an error) and is reported as *untrusted*.
 from __future__ import annotations
 
 import ast
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,8 +58,8 @@ class Course:
         return self.coursedir.db_url
 
     def path(self, step, student, assignment):
-        """``<root>/<step>/<student>/<assignment>`` (nbgrader's directory structure)."""
-        return Path(self.coursedir.format_path(step, student, assignment)).resolve()
+        """``<root>/<step>/<student>/<assignment>`` (nbgrader's directory structure; links not followed)."""
+        return Path(os.path.normpath(self.coursedir.format_path(step, student, assignment)))
 
     def release_dir(self, assignment):
         return self.path(self.coursedir.release_directory, ".", assignment)

@@ -75,6 +75,9 @@ def check_submission(folder, model, max_bytes=MAX_SUBMISSION_BYTES):
     if folder.is_symlink() or not folder.is_dir():
         checked.reasons.append(f"{folder.name} is not a folder (a symbolic link or a file)")
         return checked
+    if folder.parent.is_symlink():  # submitted/<student> itself
+        checked.reasons.append(f"{folder.parent.name}/ is a symbolic link")
+        return checked
     total = 0
     for directory, subdirs, files in os.walk(folder, followlinks=False):
         for name in subdirs + files:

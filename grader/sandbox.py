@@ -9,7 +9,9 @@ processes (a new PID namespace; when the run ends, every process in it is
 killed), no capabilities, and these limits (``prlimit``, per process):
 
 =================  =================================================
-``memory_mb``      address space (``RLIMIT_AS``): a memory bomb gets MemoryError
+``memory_mb``      address space (``RLIMIT_AS``): a memory bomb gets MemoryError.
+                   Per process: a sandbox can hold up to ``memory_mb`` times
+                   ``processes``, and ``jobs`` sandboxes run at once
 ``cpu_seconds``    CPU time (``RLIMIT_CPU``): SIGXCPU, then SIGKILL
 ``processes``      tasks of the sandbox's user, threads included
                    (``RLIMIT_NPROC``): a fork bomb gets EAGAIN
@@ -24,10 +26,10 @@ stdout and stderr) before it is killed.
 
 ``RLIMIT_NPROC`` counts the processes of a user *in the sandbox's user
 namespace*, but does not apply to the host's root.  So when the grader runs as
-root, the sandbox first drops to an unprivileged user (one per worker slot),
-and the paths it must mount are first bind-mounted onto a world-readable
-staging directory in a private mount namespace (``unshare``), because that
-user may not traverse ``/root``.
+root, the sandbox first drops to an unprivileged user (one per worker slot)
+with ``setpriv``, and the paths it must mount that this user cannot reach
+(under ``/root``, say) are first bind-mounted onto a world-readable staging
+directory, in a private mount namespace (``unshare``).
 
 Outside Linux, or without ``bwrap`` and ``prlimit``, :meth:`Sandbox.check`
 raises :class:`SandboxUnavailable`; an instructor may then pass ``unsafe=True``
@@ -63,9 +65,9 @@ MB = 2**20
 class Limits:
     """Resource limits of one sandboxed run (see the module docstring)."""
 
-    memory_mb: int = 2048
+    memory_mb: int = 1024
     cpu_seconds: int = 600
-    processes: int = 64
+    processes: int = 12
     file_mb: int = 64
     open_files: int = 256
     tmp_mb: int = 256
@@ -139,7 +141,7 @@ class Sandbox:
         """Why the sandbox cannot run here ("" when it can, as far as the tools go)."""
         if not sys.platform.startswith("linux"):
             return f"the sandbox needs Linux (bubblewrap); this is {sys.platform}"
-        tools = ["bwrap", "prlimit"] + (["setpriv", "unshare", "mount"] if self.as_root else [])
+        tools = ["bwrap", "prlimit"] + (["setpriv"] if self.as_root else [])
         absent = [tool for tool in tools if shutil.which(tool) is None]
         if absent:
             install = "Debian/Ubuntu: apt-get install bubblewrap util-linux; or `make grading-setup`"
@@ -292,12 +294,11 @@ class Sandbox:
         if self.as_root:
             uid = str(FIRST_UID + slot)
             command = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", *command]
-            mounts = " && ".join(
-                f"mount --bind {shlex.quote(host)} {shlex.quote(stage)}"
-                for host, stage in self._stage_pairs(binds, sources)
-            )
-            script = f"{mounts} && exec {shlex.join(command)}" if mounts else f"exec {shlex.join(command)}"
-            command = ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script]
+            pairs = self._stage_pairs(binds, sources)
+            if pairs:  # paths the unprivileged user cannot reach: staged in a mount namespace of their own
+                mounts = " && ".join(f"mount --bind {shlex.quote(host)} {shlex.quote(stage)}" for host, stage in pairs)
+                script = f"{mounts} && exec {shlex.join(command)}"
+                command = ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script]
         return command, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, None
 
     # --- staging, when the grader runs as root --------------------------------------------------------------

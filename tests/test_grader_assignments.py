@@ -106,3 +106,17 @@ def _cell_scores(course, assignment):
         for row in csv.DictReader(file):
             scores[(row["student_id"], "total")] = float(row["score"])
     return scores
+
+
+def test_the_unsafe_mode_still_grades(course):
+    """--unsafe-no-sandbox: the same judge without the walls (for notebooks the instructor trusts)."""
+    from grader.sandbox import Sandbox
+
+    grader = Grader(Course.load(course), ALL[0], Sandbox(tight_limits(cell_seconds=30), unsafe=True), jobs=2, log=str)
+    try:
+        report = grader.grade(["correct", "blank"], feedback=False)
+    finally:
+        grader.close()
+    totals = {s.student: s.total for s in report.students}
+    assert totals["correct"] == grader.model.max_score and totals["blank"] == 0
+    assert report.sandbox.startswith("none")

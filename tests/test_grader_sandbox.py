@@ -196,3 +196,24 @@ def test_grading_refuses_without_a_sandbox_unless_told(monkeypatch, capsys):
     assert cli.main(["grade", "01_rnn_cell", "--course", str(ROOT)]) == 2
     assert "--unsafe-no-sandbox" in capsys.readouterr().err
     Sandbox(unsafe=True).check()  # the explicit flag: no refusal
+
+
+def test_as_root_the_sandbox_drops_to_an_unprivileged_user(monkeypatch):
+    """setpriv always; unshare and staging mounts only for the paths that user could not reach."""
+    import grader.sandbox as module
+
+    sandbox = Sandbox(tight_limits())
+    sandbox.as_root = True
+    monkeypatch.setattr(module, "_reachable_by_others", lambda path: True)
+    command, _, _ = sandbox._command(["python", "script.py"], [], slot=3)
+    assert command[:4] == [
+        "setpriv",
+        f"--reuid={module.FIRST_UID + 3}",
+        f"--regid={module.FIRST_UID + 3}",
+        "--clear-groups",
+    ]
+    monkeypatch.setattr(module, "_reachable_by_others", lambda path: False)
+    command, _, _ = sandbox._command(["python", "script.py"], [], slot=0)
+    assert command[:5] == ["unshare", "--mount", "--propagation", "private", "--"]
+    assert "mount --bind" in command[-1] and "exec setpriv" in command[-1]
+    sandbox.close()

@@ -294,6 +294,11 @@ def _symlink(kit):
     os.symlink(target, kit.folder / f"{kit.assignment}.ipynb")
 
 
+def _linked_student(kit):
+    """submitted/<student> is a link to another student's folder (written before: honest_correct)."""
+    os.symlink(kit.course / "submitted" / "honest_correct", kit.folder.parent, target_is_directory=True)
+
+
 # --- the corpus ----------------------------------------------------------------------------------------------
 
 FULL, ZERO = (1, 1, 1), (0, 0, 0)
@@ -534,6 +539,14 @@ CASES = [
         "symlink",
         "the notebook is a link to the instructor's solution",
         _symlink,
+        None,
+        review=True,
+        reason="symbolic link",
+    ),
+    Case(
+        "linked_student",
+        "the folder is a link to a classmate's",
+        _linked_student,
         None,
         review=True,
         reason="symbolic link",

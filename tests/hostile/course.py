@@ -37,9 +37,9 @@ def tight_limits(**changes):
     from grader.sandbox import Limits
 
     values = dict(
-        memory_mb=1024,
+        memory_mb=768,
         cpu_seconds=30,
-        processes=24,
+        processes=12,
         file_mb=8,
         tmp_mb=32,
         cell_seconds=6.0,
