@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,6 +112,7 @@ class Judge:
             encoded = [{"args": wire.encode(tuple(c.args)), "kwargs": wire.encode(dict(c.kwargs))} for c in cases]
             (self.cases_dir / f"{function.key}.json").write_text(json.dumps(encoded), encoding="utf-8")
         self.groups = self._plan()
+        self._deciding = threading.Lock()
         _make_readable(self.workdir)
 
     def _plan(self):
@@ -165,10 +167,11 @@ class Judge:
                 break
         reports, cell_errors, missing = _collect(result.events)
         verdicts = []
-        for function in group.functions:
-            verdicts.append(
-                self._verdict(function, reports, cell_errors, missing, skip_functions, deaths, result, labels)
-            )
+        with self._deciding:  # rnn_ref.testing's diagnosis sets warning filters, which are global
+            for function in group.functions:
+                verdicts.append(
+                    self._verdict(function, reports, cell_errors, missing, skip_functions, deaths, result, labels)
+                )
         return verdicts, deaths
 
     def _run(self, group, cells, slot, skip_cells, skip_functions):
