@@ -256,7 +256,9 @@ class Grader:
 
     def _feedback(self, students):
         """nbgrader's own feedback converter for the students graded now, on every core (one shard each)."""
-        shards = [students[i :: self.jobs] for i in range(min(self.jobs, len(students)))]
+        # a worker process costs about as much as 15 notebooks of feedback: small batches stay in this one
+        workers = min(self.jobs, max(1, len(students) // 15))
+        shards = [students[i::workers] for i in range(workers)]
         failures = []
         if len(shards) == 1:
             failures = feedback_shard(str(self.course.root), self.assignment, shards[0])
