@@ -20,12 +20,13 @@ class Cell(NamedTuple):
     n_gates: int  # G: rows of W_x are G * H
     state_names: tuple  # ("h",) or ("h", "c")
     module: object
+    keywords: tuple = ()  # the keyword arguments its forward takes besides mask and lengths
 
 
 CELLS = {
     "rnn": Cell("rnn", 1, ("h",), rnn),
     "lstm": Cell("lstm", 4, ("h", "c"), lstm),
-    "gru": Cell("gru", 3, ("h",), gru),
+    "gru": Cell("gru", 3, ("h",), gru, ("reset_after",)),
     "peephole": Cell("peephole", 4, ("h", "c"), peephole),
 }
 
@@ -51,6 +52,22 @@ def get_cell(name):
     return CELLS[check_choice("cell", name, tuple(CELLS))]
 
 
+def _check_states(name, states, spec):
+    """``states`` must be a tuple (or list) with one array per state of the cell, or None."""
+    n = len(spec.state_names)
+    if states is None:
+        return (None,) * n
+    if not isinstance(states, (tuple, list)):
+        # a bare array would be unpacked row by row: refuse it with the form that is expected
+        raise ValueError(
+            f"{name} must be a tuple of {n} arrays {spec.state_names} for cell {spec.name!r}, "
+            f"for example {'(h0,)' if n == 1 else '(h0, c0)'}, got {type(states).__name__}"
+        )
+    if len(states) != n:
+        raise ValueError(f"{name} has {len(states)} arrays, expected {n} {spec.state_names} for cell {spec.name!r}")
+    return tuple(states)
+
+
 def sequence_forward(cell, xs, state0, params, mask=None, **cell_kwargs):
     """Run any cell over a sequence.
 
@@ -74,11 +91,11 @@ def sequence_forward(cell, xs, state0, params, mask=None, **cell_kwargs):
         The cell's own cache.
     """
     spec = get_cell(cell)
-    n = len(spec.state_names)
-    if state0 is None:
-        state0 = (None,) * n
-    if len(state0) != n:
-        raise ValueError(f"state0 has {len(state0)} arrays, expected {n} {spec.state_names} for cell {cell!r}")
+    state0 = _check_states("state0", state0, spec)
+    unknown = sorted(set(cell_kwargs) - set(spec.keywords))
+    if unknown:
+        accepted = ", ".join(f"{key}=" for key in spec.keywords) or "none"
+        raise ValueError(f"cell {cell!r} takes no keyword argument {', '.join(unknown)} (it accepts: {accepted})")
     forward = getattr(spec.module, f"{cell}_forward")
     out = forward(xs, *state0, params, mask, **cell_kwargs)
     hs, *state_last, cache = out
@@ -104,11 +121,7 @@ def sequence_backward(cell, dhs, cache, dstate_last=None):
     grads : dict
     """
     spec = get_cell(cell)
-    n = len(spec.state_names)
-    if dstate_last is None:
-        dstate_last = (None,) * n
-    if len(dstate_last) != n:
-        raise ValueError(f"dstate_last has {len(dstate_last)} arrays, expected {n} {spec.state_names} for {cell!r}")
+    dstate_last = _check_states("dstate_last", dstate_last, spec)
     backward = getattr(spec.module, f"{cell}_backward")
     dxs, *dstate0, grads = backward(dhs, cache, *dstate_last)
     return dxs, tuple(dstate0), grads
