@@ -19,7 +19,7 @@ from .cells import get_cell, sequence_backward, sequence_forward
 from .masks import resolve_mask
 
 
-def truncated_bptt(cell, xs, state0, params, dhs, k, mask=None, dstate_last=None, **cell_kwargs):
+def truncated_bptt(cell, xs, state0, params, dhs, k, mask=None, dstate_last=None, *, lengths=None, **cell_kwargs):
     r"""Gradients of truncated BPTT with windows of ``k`` steps.
 
     Parameters
@@ -27,6 +27,8 @@ def truncated_bptt(cell, xs, state0, params, dhs, k, mask=None, dstate_last=None
     cell : str
         ``"rnn"``, ``"lstm"``, ``"gru"`` or ``"peephole"``.
     xs : ndarray, shape (T, N, D)
+        ``T = 0`` is allowed: ``dxs`` is empty, ``dstate0``
+        is ``dstate_last`` (zeros when None) and the parameter gradients are zero.
     state0 : tuple of ndarray (N, H), or None
         Initial state, ``(h0,)`` or ``(h0, c0)``; None means zeros.
     params : dict
@@ -35,8 +37,11 @@ def truncated_bptt(cell, xs, state0, params, dhs, k, mask=None, dstate_last=None
     k : int
         Window length, at least 1.
     mask : ndarray of bool, shape (T, N), optional
+        Valid steps, as in the cells; each window uses its rows of the mask.
     dstate_last : tuple of ndarray (N, H), optional
         Gradient with respect to the final state (it reaches the last window only).
+    lengths : ndarray of int, shape (N,), optional
+        Instead of ``mask``: sequence ``n`` is valid for its first ``lengths[n]`` steps.
     **cell_kwargs
         Passed to the cell (``reset_after=`` for the GRU).
 
@@ -64,16 +69,18 @@ def truncated_bptt(cell, xs, state0, params, dhs, k, mask=None, dstate_last=None
     dims = Dims()
     xs = dims.array("xs", xs, ("T", "N", "D"))
     T, N, _ = xs.shape
-    mask = resolve_mask(mask, None, T, N)
-    if np.asarray(dhs).shape[:2] != (T, N):
-        raise ValueError(f"dhs has shape {np.asarray(dhs).shape}, expected (T, N, H) with (T, N) = {(T, N)}")
+    dhs = dims.array("dhs", dhs, ("T", "N", "H"))  # H is checked against the cell after the first window
+    mask = resolve_mask(mask, lengths, T, N)  # the whole batch's mask, cut into windows below
 
     dxs = np.empty_like(xs)
     grads, dstate0, state = None, None, state0
-    for start in range(0, T, k):
+    # max(T, 1): with T = 0 a single empty window still returns dstate0 and zero gradients
+    for start in range(0, max(T, 1), k):
         stop = min(start + k, T)
         window_mask = None if mask is None else mask[start:stop]
-        _, state_next, cache = sequence_forward(cell, xs[start:stop], state, params, window_mask, **cell_kwargs)
+        hs, state_next, cache = sequence_forward(cell, xs[start:stop], state, params, window_mask, **cell_kwargs)
+        if hs.shape[-1] != dhs.shape[-1]:
+            raise ValueError(f"dhs has shape {dhs.shape}, expected (T, N, H) = {(T, N, hs.shape[-1])}")
         dlast = dstate_last if stop == T else None  # the final state's gradient belongs to the last window
         dxs_w, dstate, grads_w = sequence_backward(cell, dhs[start:stop], cache, dlast)
         dxs[start:stop] = dxs_w
