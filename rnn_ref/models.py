@@ -35,6 +35,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import bidirectional, cells, init, losses
+from ._checks import Dims, check_mask
 from .clip import clip_grad_norm
 from .data import Vocabulary, as_rng, char_batches, one_hot
 from .masks import mask_to_lengths
@@ -73,8 +74,9 @@ def _init_head(K, H_out, rng, dtype):
 
 def _head_forward(params, hs):
     r"""Logits :math:`y = W_y h + b_y`: ``hs`` (..., H) to (..., K)."""
-    W_y, b_y = params["W_y"], params["b_y"]
-    if W_y.ndim != 2 or hs.shape[-1] != W_y.shape[1] or b_y.shape != W_y.shape[:1]:
+    W_y = Dims().array("params['W_y']", params["W_y"], ("K", "H"))  # an array of rank 2 and a floating dtype
+    b_y = Dims().array("params['b_y']", params["b_y"], ("K",))
+    if hs.shape[-1] != W_y.shape[1] or b_y.shape != W_y.shape[:1]:
         raise ValueError(
             f"params['W_y'] has shape {W_y.shape} and params['b_y'] {b_y.shape}, "
             f"expected (K, {hs.shape[-1]}) and (K,) to read out hidden states of size {hs.shape[-1]}"
@@ -89,10 +91,11 @@ def _head_forward(params, hs):
 
 def _head_backward(params, dlogits, hs):
     """Gradients of the read-out, and the gradient sent back to ``hs``."""
-    K, H = params["W_y"].shape
+    W_y = np.asarray(params["W_y"])  # checked by _head_forward
+    K, H = W_y.shape
     dflat = dlogits.reshape(-1, K)  # (steps, K)
     grads = {"W_y": dflat.T @ hs.reshape(-1, H), "b_y": dflat.sum(axis=0)}  # (K, H), (K,)
-    return grads, dlogits @ params["W_y"]  # (..., H)
+    return grads, dlogits @ W_y  # (..., H)
 
 
 def _check_padding(mask):
@@ -104,6 +107,24 @@ def _check_padding(mask):
             raise ValueError(
                 f"{error}; to score only some steps (the copy task's scored), pass it as loss_mask="
             ) from None
+
+
+def _check_targets(name, targets, shape, letters, K, scored=None):
+    """Integer classes in [0, K) of ``shape`` (only at ``scored`` steps), named as the caller's argument."""
+    targets = np.asarray(targets)
+    if targets.shape != shape:
+        raise ValueError(f"{name} has shape {targets.shape}, expected {letters} = {shape}")
+    if not np.issubdtype(targets.dtype, np.integer):
+        raise ValueError(f"{name} has dtype {targets.dtype}, expected integer class indices")
+    bad = (targets < 0) | (targets >= K)
+    if scored is not None:
+        bad &= scored  # padded and unscored steps may hold anything (-100, for example)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"{name}[{', '.join(map(str, index))}] = {targets[index]}, expected a class in [0, K) = [0, {K})"
+        )
+    return targets
 
 
 def _scored(mask, loss_mask):
@@ -176,7 +197,8 @@ def tagger_loss(params, xs, tags, mask=None, *, cell, loss_mask=None):
     params : dict
         From :func:`init_tagger`.
     xs : ndarray, shape (T, N, D)
-    tags : ndarray of int, shape (T, N), values in [0, K)
+    tags : ndarray of int, shape (T, N), values in [0, K) at scored steps
+        (anything, ``-100`` for example, elsewhere)
     mask : ndarray of bool, shape (T, N), optional
         Valid steps: padding is carried by the cell and not scored.
     cell : str
@@ -205,7 +227,9 @@ def tagger_loss(params, xs, tags, mask=None, *, cell, loss_mask=None):
     cell_params = _cell_params(params)
     hs, _, cache = cells.sequence_forward(cell, xs, None, cell_params, mask, **_cell_kwargs(cell_params))
     logits = _head_forward(params, hs)  # (T, N, K)
-    loss, dlogits = losses.softmax_cross_entropy(logits, tags, _scored(mask, loss_mask))
+    scored = _scored(cache.mask, check_mask(loss_mask, *hs.shape[:2], name="loss_mask"))
+    tags = _check_targets("tags", tags, hs.shape[:2], "(T, N)", logits.shape[-1], scored)
+    loss, dlogits = losses.softmax_cross_entropy(logits, tags, scored)
     grads, dhs = _head_backward(params, dlogits, hs)
     _, _, cell_grads = cells.sequence_backward(cell, dhs, cache)
     return loss, {**cell_grads, **grads}
@@ -322,8 +346,9 @@ def sample(params, start, n, rng, *, cell, temperature=1.0, vocab=None):
         raise ValueError(f"start has shape {start.shape}, expected (n0,) with at least one character")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"n must be an int >= 0, got {n!r}")
-    if not temperature >= 0:
-        raise ValueError(f"temperature must be >= 0, got {temperature!r}")
+    number = isinstance(temperature, (int, float, np.integer, np.floating)) and not isinstance(temperature, bool)
+    if not (number and 0 <= temperature < np.inf):
+        raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
     cell_params = _cell_params(params)
     kwargs = _cell_kwargs(cell_params)
 
@@ -472,7 +497,7 @@ def last_state_loss(params, xs, ys, mask=None, *, cell, objective="mse"):
     xs : ndarray, shape (T, N, D)
     ys : ndarray
         ``objective="mse"``: targets (N, K), or (N,) when K = 1 (the adding
-        problem).  ``objective="cross_entropy"``: class indices (N,) in [0, K).
+        problem), in the dtype of the parameters.  ``objective="cross_entropy"``: class indices (N,) in [0, K).
     mask : ndarray of bool, shape (T, N), optional
     cell : str
     objective : {"mse", "cross_entropy"}
@@ -496,11 +521,17 @@ def last_state_loss(params, xs, ys, mask=None, *, cell, objective="mse"):
     hs, state_last, cache = cells.sequence_forward(cell, xs, None, cell_params, mask, **_cell_kwargs(cell_params))
     h_last = state_last[0]  # (N, H)
     out = _head_forward(params, h_last)  # (N, K)
+    N, K = out.shape
+    ys = np.asarray(ys)
     if objective == "mse":
-        ys = np.asarray(ys)
-        target = ys[:, None] if ys.ndim == 1 and out.shape[1] == 1 else ys  # (N,) -> (N, 1)
+        target = ys[:, None] if ys.ndim == 1 and K == 1 else ys  # (N,) -> (N, 1)
+        if target.shape != (N, K):
+            raise ValueError(f"ys has shape {ys.shape}, expected (N, K) = {(N, K)}" + (f" or (N,) = {(N,)}" * (K == 1)))
+        if target.dtype != out.dtype:
+            raise ValueError(f"ys has dtype {ys.dtype}, expected the dtype of the parameters, {out.dtype}")
         loss, dout = losses.mse(out, target)
     else:
+        ys = _check_targets("ys", ys, (N,), "(N,)", K)
         loss, dout = losses.softmax_cross_entropy(out, ys)
     grads, dh_last = _head_backward(params, dout, h_last)
     dstate_last = (dh_last,) + (None,) * (len(state_last) - 1)  # no gradient on c_last
@@ -608,7 +639,9 @@ def bi_tagger_loss(params, xs, tags, mask=None, *, cell, merge="concat", loss_ma
     """
     ys, cache = _bi_forward(params, xs, mask, cell, merge)
     logits = _head_forward(params, ys)  # (T, N, K)
-    loss, dlogits = losses.softmax_cross_entropy(logits, tags, _scored(mask, loss_mask))
+    scored = _scored(cache.cache_fwd.mask, check_mask(loss_mask, *ys.shape[:2], name="loss_mask"))
+    tags = _check_targets("tags", tags, ys.shape[:2], "(T, N)", logits.shape[-1], scored)
+    loss, dlogits = losses.softmax_cross_entropy(logits, tags, scored)
     grads, dys = _head_backward(params, dlogits, ys)
     _, grads_fwd, grads_bwd = bidirectional.bidirectional_backward(dys, cache)
     grads.update({f"fwd.{key}": g for key, g in grads_fwd.items()})

@@ -13,8 +13,9 @@ import copy
 
 import numpy as np
 import pytest
+from _numeric import expect_value_error
 
-from rnn_ref import data, gradcheck, models
+from rnn_ref import cells, data, gradcheck, models
 from rnn_ref.clip import clip_grad_norm
 from rnn_ref.optim import Adam
 
@@ -139,6 +140,47 @@ def test_padded_tagger_loss_equals_its_sequences_run_one_by_one(bidirectional, r
     assert loss == pytest.approx(nll / M, rel=1e-12)
     for key in params:
         np.testing.assert_allclose(grads[key], expected_grads[key], rtol=1e-10, atol=1e-13, err_msg=key)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True], ids=["tagger", "bi-tagger"])
+def test_loss_mask_scores_only_the_steps_it_marks_among_the_valid_ones(bidirectional, rng):
+    """The loss is the mean of -log p[tag] over the steps that are valid (mask) and scored (loss_mask).
+
+    Checked against logits and a log-softmax written here, with and without a padding mask, and
+    with out-of-range tags (-100) where nothing is scored; a padded step marked in loss_mask must
+    still not count.
+    """
+    T, N, D, K, H = 5, 3, 2, 4, 3
+    init, loss_fn, logits_fn = (
+        (models.init_bi_tagger, models.bi_tagger_loss, models.bi_tagger_logits)
+        if bidirectional
+        else (models.init_tagger, models.tagger_loss, models.tagger_logits)
+    )
+    params = _perturbed(init("gru", D, K, H, rng), rng)
+    xs, tags = rng.standard_normal((T, N, D)), rng.integers(0, K, size=(T, N))
+    loss_mask = rng.random((T, N)) < 0.5
+    loss_mask[0, 0] = loss_mask[T - 1, 2] = True  # step T-1 of sequence 2 is padding below: it must not count
+    for mask in (None, np.arange(T)[:, None] < np.array([5, 3, 2])[None, :]):
+        scored = loss_mask if mask is None else loss_mask & mask
+        log_p = _log_softmax(logits_fn(params, xs, mask, cell="gru"))  # (T, N, K)
+        expected = -np.take_along_axis(log_p, tags[..., None], axis=-1)[..., 0][scored].mean()
+        loss, _ = loss_fn(params, xs, np.where(scored, tags, -100), mask, cell="gru", loss_mask=loss_mask)
+        assert loss == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize(("cell", "reset_after"), CELLS, ids=CELL_IDS)
+def test_last_state_outputs_are_the_read_out_of_the_cells_own_final_state(cell, reset_after, rng):
+    """The final state is h (the first state), never c, and is taken at each sequence's own last step."""
+    T, N, D, K, H = 5, 4, 2, 3, 3
+    params = _perturbed(models.init_last_state_model(cell, D, K, H, rng, reset_after=reset_after), rng)
+    xs, mask = rng.standard_normal((T, N, D)), _ragged_mask(T, N, rng)
+    cell_params = {key: value for key, value in params.items() if key not in ("W_y", "b_y")}
+    kwargs = {"reset_after": True} if reset_after else {}
+    module = cells.get_cell(cell).module
+    n_states = len(cells.get_cell(cell).state_names)
+    h_last = getattr(module, f"{cell}_forward")(xs, *(None,) * n_states, cell_params, mask, **kwargs)[1]
+    expected = h_last @ params["W_y"].T + params["b_y"]
+    np.testing.assert_allclose(models.last_state_outputs(params, xs, mask, cell=cell), expected, rtol=1e-13)
 
 
 def test_last_state_outputs_read_each_sequence_at_its_own_last_step(rng):
@@ -314,6 +356,87 @@ def test_last_state_model_matches_torch_packed_rnn(torch, rng):
         "W_x": rnn.weight_ih_l0.grad,
         "W_h": rnn.weight_hh_l0.grad,
         "b": rnn.bias_ih_l0.grad,
+        "W_y": W_y.grad,
+        "b_y": b_y.grad,
+    }
+    for key, g in torch_grads.items():
+        np.testing.assert_allclose(grads[key], g.numpy(), rtol=1e-9, atol=1e-12, err_msg=key)
+
+
+@pytest.mark.parametrize(("cell", "objective"), [("lstm", "mse"), ("lstm", "cross_entropy"), ("gru", "mse")])
+def test_last_state_model_matches_torch_packed_lstm_and_gru(torch, cell, objective, rng):
+    """h_n of packed sequences (each at its own last step), never c_n; the GRU is PyTorch's (reset_after)."""
+    T, N, D, K, H = 6, 4, 3, 2, 3
+    params = _perturbed(models.init_last_state_model(cell, D, K, H, rng, reset_after=cell == "gru"), rng)
+    xs, mask = rng.standard_normal((T, N, D)), _ragged_mask(T, N, rng)
+    ys = rng.standard_normal((N, K)) if objective == "mse" else rng.integers(0, K, N)
+    loss, grads = models.last_state_loss(params, xs, ys, mask, cell=cell, objective=objective)
+
+    module = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](D, H)
+    _set(module, "weight_ih_l0", params["W_x"], torch)
+    _set(module, "weight_hh_l0", params["W_h"], torch)
+    _set(module, "bias_ih_l0", params["b"], torch)
+    # GRU: bias_hh = [0 (r), 0 (z), b_hn]; LSTM: torch's two biases add up to our b
+    b_hh = np.concatenate([np.zeros(2 * H), params["b_hn"]]) if cell == "gru" else np.zeros(4 * H)
+    _set(module, "bias_hh_l0", b_hh, torch)
+    W_y = torch.tensor(params["W_y"], requires_grad=True)
+    b_y = torch.tensor(params["b_y"], requires_grad=True)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(
+        torch.tensor(xs), torch.tensor(mask.sum(axis=0)), enforce_sorted=False
+    )
+    _, state = module(packed)
+    h_n = state[0] if cell == "lstm" else state  # (1, N, H)
+    out = h_n[0] @ W_y.T + b_y  # (N, K)
+    if objective == "mse":
+        expected = torch.nn.functional.mse_loss(out, torch.tensor(ys))
+    else:
+        expected = torch.nn.functional.cross_entropy(out, torch.tensor(ys))
+    expected.backward()
+
+    assert loss == pytest.approx(expected.item(), rel=1e-12)
+    torch_grads = {
+        "W_x": module.weight_ih_l0.grad,
+        "W_h": module.weight_hh_l0.grad,
+        "b": module.bias_ih_l0.grad,
+        "W_y": W_y.grad,
+        "b_y": b_y.grad,
+    }
+    if cell == "gru":
+        torch_grads["b_hn"] = module.bias_hh_l0.grad[2 * H :]
+    assert sorted(torch_grads) == sorted(grads)
+    for key, g in torch_grads.items():
+        np.testing.assert_allclose(grads[key], g.numpy(), rtol=1e-9, atol=1e-12, err_msg=key)
+
+
+def test_tagger_with_padding_and_loss_mask_matches_torch_packed_lstm(torch, rng):
+    T, N, D, K, H = 6, 4, 3, 5, 3
+    params = _perturbed(models.init_tagger("lstm", D, K, H, rng), rng)
+    xs, tags, mask = rng.standard_normal((T, N, D)), rng.integers(0, K, (T, N)), _ragged_mask(T, N, rng)
+    loss_mask = rng.random((T, N)) < 0.6
+    loss_mask[0, 0] = True
+    loss, grads = models.tagger_loss(params, xs, tags, mask, cell="lstm", loss_mask=loss_mask)
+
+    lstm = torch.nn.LSTM(D, H)
+    _set(lstm, "weight_ih_l0", params["W_x"], torch)
+    _set(lstm, "weight_hh_l0", params["W_h"], torch)
+    _set(lstm, "bias_ih_l0", params["b"], torch)
+    _set(lstm, "bias_hh_l0", np.zeros(4 * H), torch)
+    W_y = torch.tensor(params["W_y"], requires_grad=True)
+    b_y = torch.tensor(params["b_y"], requires_grad=True)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(
+        torch.tensor(xs), torch.tensor(mask.sum(axis=0)), enforce_sorted=False
+    )
+    out, _ = lstm(packed)
+    out, _ = torch.nn.utils.rnn.pad_packed_sequence(out, total_length=T)
+    scored = torch.tensor(mask & loss_mask)
+    expected = torch.nn.functional.cross_entropy((out @ W_y.T + b_y)[scored], torch.tensor(tags)[scored])
+    expected.backward()
+
+    assert loss == pytest.approx(expected.item(), rel=1e-12)
+    torch_grads = {
+        "W_x": lstm.weight_ih_l0.grad,
+        "W_h": lstm.weight_hh_l0.grad,
+        "b": lstm.bias_ih_l0.grad,
         "W_y": W_y.grad,
         "b_y": b_y.grad,
     }
@@ -504,3 +627,36 @@ def test_models_reject_bad_input_with_messages_that_name_it(rng):
         models.last_state_outputs(last, xs, np.array([[False, True]] + [[True, True]] * 3), cell="gru")
     with pytest.raises(ValueError, match="unknown objective 'mae'"):
         models.last_state_loss(last, xs, np.zeros(2), cell="gru", objective="mae")
+
+
+def test_model_arguments_are_named_in_their_errors(rng):
+    """Each message names the argument as the caller wrote it: tags, ys, loss_mask, params['W_y'], temperature."""
+    T, N, D, K, H = 4, 2, 3, 4, 2
+    tagger = models.init_tagger("lstm", D, K, H, rng)
+    xs, tags = rng.standard_normal((T, N, D)), rng.integers(0, K, (T, N))
+    expect_value_error(lambda: models.tagger_loss(tagger, xs, tags.T, cell="lstm"), "tags", "tags has shape (2, 4)")
+    expect_value_error(lambda: models.tagger_loss(tagger, xs, tags * 1.0, cell="lstm"), "tags", "dtype float64")
+    expect_value_error(lambda: models.tagger_loss(tagger, xs, tags + K, cell="lstm"), "tags", "[0, K) = [0, 4)")
+    call = lambda mask: models.tagger_loss(tagger, xs, tags, cell="lstm", loss_mask=mask)  # noqa: E731
+    expect_value_error(lambda: call(np.ones((T, 1), bool)), "loss_mask", "loss_mask has shape (4, 1)")
+    expect_value_error(lambda: call(np.ones((T, N))), "loss_mask", "dtype float64")
+    call = lambda p: models.tagger_loss(p, xs, tags, cell="lstm")  # noqa: E731
+    expect_value_error(lambda: call({**tagger, "W_y": None}), "params['W_y']", "is None")
+    expect_value_error(lambda: call({**tagger, "b_y": np.zeros((K, 1))}), "params['b_y']", "(K,)")
+    expect_value_error(lambda: call({**tagger, "W_y": np.zeros((K, H), int)}), "params['W_y']", "dtype int64")
+    loss_list, _ = call({**tagger, "W_y": tagger["W_y"].tolist()})  # a list is an array like any other
+    assert loss_list == call(tagger)[0]
+
+    bi = models.init_bi_tagger("gru", D, K, H, rng)
+    expect_value_error(lambda: models.bi_tagger_loss(bi, xs, tags[:1], cell="gru"), "tags", "expected (T, N) = (4, 2)")
+
+    last = models.init_last_state_model("rnn", D, 3, H, rng)
+    call = lambda ys, **kw: models.last_state_loss(last, xs, ys, cell="rnn", **kw)  # noqa: E731
+    expect_value_error(lambda: call(np.zeros(N)), "ys", "ys has shape (2,), expected (N, K) = (2, 3)")
+    expect_value_error(lambda: call(np.zeros((N, 3), np.float32)), "ys", "dtype float32")
+    expect_value_error(lambda: call(np.zeros((N, 3), int), objective="cross_entropy"), "ys", "ys has shape (2, 3)")
+    expect_value_error(lambda: call(np.array([0, 3]), objective="cross_entropy"), "ys", "ys[1] = 3")
+
+    lm = models.init_char_lm("rnn", 5, H, rng)
+    for temperature in (None, "1", -1.0, np.inf, np.nan, True):
+        expect_value_error(lambda t=temperature: models.sample(lm, [1], 2, 0, cell="rnn", temperature=t), "temperature")
