@@ -50,6 +50,7 @@ def bidirectional_forward(cell, xs, params_fwd, params_bwd, mask=None, merge="co
     cell : str
         ``"rnn"``, ``"lstm"``, ``"gru"`` or ``"peephole"``.
     xs : ndarray, shape (T, N, D)
+        ``T = 0`` and ``N = 0`` are allowed: ``ys`` is empty.
     params_fwd, params_bwd : dict
         Parameters of the left-to-right and right-to-left cells (same keys).
     mask : ndarray of bool, shape (T, N), optional
@@ -131,9 +132,11 @@ def bidirectional_backward(dys, cache):
         \text{concat: } \delta\overrightarrow{h}_t = \delta y_{t,\,:H},\;
         \delta\overleftarrow{h}_t = \delta y_{t,\,H:}; \quad
         \text{sum: both } \delta y_t; \quad
-        \text{mean: both } \tfrac12 \delta y_t  The backward cell ran on the
-    reversed input, so its upstream gradient is reversed the same way
-    before its backward pass, and its input gradient reversed back after.
+        \text{mean: both } \tfrac12 \delta y_t
+
+    The backward cell ran on the reversed input, so its upstream gradient is
+    reversed the same way before its backward pass, and its input gradient
+    reversed back after.
     """
     if not isinstance(cache, BidirectionalCache):
         raise ValueError(
@@ -142,7 +145,7 @@ def bidirectional_backward(dys, cache):
     xs = cache.cache_fwd.xs
     T, N, _ = xs.shape
     H = cache.state_fwd[0].shape[-1]
-    width = 2 * H if cache.merge == "concat" else H
+    width = 2 * H if cache.merge == "concat" else H  # F, the features of ys: 2H or H
     dims = Dims(T=T, N=N, F=width)
     dims.array("xs (from cache)", xs, ("T", "N", "D"))
     dys = dims.array("dys", dys, ("T", "N", "F"))

@@ -2,15 +2,20 @@
 
 import copy
 
+import _torch_cells
 import numpy as np
 import pytest
 from _cells import numeric_grad, random_params
+from _numeric import expect_value_error
 
 from rnn_ref import bidirectional, cells, masks
 from rnn_ref.bidirectional import bidirectional_backward, bidirectional_forward
 
 CELLS = ["rnn", "lstm", "gru", "peephole"]
 MERGES = ["concat", "sum", "mean"]
+# (cell, reset_after): every cell, and the GRU in both published variants
+VARIANTS = [("rnn", False), ("lstm", False), ("gru", False), ("gru", True), ("peephole", False)]
+VARIANT_IDS = ["rnn", "lstm", "gru", "gru-reset-after", "peephole"]
 
 
 def cell_kwargs(cell, reset_after):
@@ -79,19 +84,61 @@ def test_bidirectional_matches_torch_packed(torch, cell, reset_after, T, N, D, H
             np.testing.assert_allclose(grads["b"], db_hh, atol=1e-11)
 
 
+@pytest.mark.parametrize("merge", MERGES)
+@pytest.mark.parametrize(("cell", "reset_after"), VARIANTS, ids=VARIANT_IDS)
+def test_bidirectional_matches_torch_autograd_on_each_sequence_reversed_by_hand(torch, cell, reset_after, merge):
+    """Every cell (the textbook GRU and the peephole LSTM too) and every merge, against autograd.
+
+    The oracle never pads: each sequence is cut to its own length, read forward by one cell and
+    reversed with ``flip`` for the other, merged, and put back in a zero-padded batch.
+    """
+    rng = np.random.default_rng(11)
+    T, N, D, H = 5, 4, 3, 2
+    lengths = np.array([5, 2, 0, 3])
+    kwargs = {"reset_after": True} if reset_after else {}
+    params_fwd = random_params(cell, D, H, rng, reset_after=reset_after)
+    params_bwd = random_params(cell, D, H, rng, reset_after=reset_after)
+    xs = rng.normal(size=(T, N, D))
+    ys, cache = bidirectional_forward(cell, xs, params_fwd, params_bwd, lengths=lengths, merge=merge, **kwargs)
+    dys = rng.normal(size=ys.shape)  # random at padded steps too: they must be ignored
+    dxs, grads_fwd, grads_bwd = bidirectional_backward(dys, cache)
+
+    xs_t = torch.tensor(xs, requires_grad=True)
+    P_fwd = {key: torch.tensor(value, requires_grad=True) for key, value in params_fwd.items()}
+    P_bwd = {key: torch.tensor(value, requires_grad=True) for key, value in params_bwd.items()}
+    columns = []
+    for n, L in enumerate(lengths):
+        x_n = xs_t[:L, n : n + 1]  # (L, 1, D): this sequence, no padding
+        h_fwd = _torch_cells.run(torch, cell, x_n, P_fwd, reset_after)
+        h_bwd = _torch_cells.run(torch, cell, x_n.flip(0), P_bwd, reset_after).flip(0)
+        merged = {"concat": torch.cat([h_fwd, h_bwd], -1), "sum": h_fwd + h_bwd, "mean": (h_fwd + h_bwd) / 2}[merge]
+        padding = torch.zeros(T - L, 1, merged.shape[-1])
+        columns.append(torch.cat([merged, padding]))
+    ys_t = torch.cat(columns, dim=1)  # (T, N, F)
+    (ys_t * torch.tensor(dys)).sum().backward()
+
+    close = {"rtol": 1e-10, "atol": 1e-12}
+    np.testing.assert_allclose(ys, ys_t.detach().numpy(), **close, err_msg="ys")
+    np.testing.assert_allclose(dxs, xs_t.grad.numpy(), **close, err_msg="dxs")
+    for direction, grads, P in (("fwd", grads_fwd, P_fwd), ("bwd", grads_bwd, P_bwd)):
+        assert sorted(grads) == sorted(P)
+        for key in P:
+            np.testing.assert_allclose(grads[key], P[key].grad.numpy(), **close, err_msg=f"{direction} {key}")
+
+
 # --- numerical gradients -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize(("cell", "reset_after"), VARIANTS, ids=VARIANT_IDS)
 @pytest.mark.parametrize("merge", MERGES)
-def test_bidirectional_backward_matches_numeric(cell, merge):
-    """Every input and every parameter of both directions, on a variable-length batch."""
+def test_bidirectional_backward_matches_numeric(cell, reset_after, merge):
+    """Every input and every parameter of both directions, on a variable-length batch (one sequence empty)."""
     rng = np.random.default_rng(7)
-    T, N, D, H = 4, 3, 2, 3
-    lengths = np.array([4, 1, 3])
-    kwargs = {"reset_after": True} if cell == "gru" else {}
-    params_fwd = random_params(cell, D, H, rng, reset_after=True)
-    params_bwd = random_params(cell, D, H, rng, reset_after=True)
+    T, N, D, H = 4, 4, 2, 3
+    lengths = np.array([4, 1, 0, 3])
+    kwargs = {"reset_after": True} if reset_after else {}
+    params_fwd = random_params(cell, D, H, rng, reset_after=reset_after)
+    params_bwd = random_params(cell, D, H, rng, reset_after=reset_after)
     xs = rng.normal(size=(T, N, D))
     ys, cache = bidirectional_forward(cell, xs, params_fwd, params_bwd, lengths=lengths, merge=merge, **kwargs)
     dys = rng.normal(size=ys.shape)
@@ -161,14 +208,15 @@ def test_merge_modes_are_concat_sum_and_mean_of_the_same_directions(cell, rng):
     np.testing.assert_allclose(mean, total / 2)
 
 
+@pytest.mark.parametrize("merge", MERGES)
 @pytest.mark.parametrize("cell", CELLS)
-def test_bidirectional_mutates_nothing_and_is_linear_in_upstream_gradient(cell, rng):
+def test_bidirectional_mutates_nothing_and_is_linear_in_upstream_gradient(cell, merge, rng):
     T, N, D, H = 4, 3, 2, 3
     params_fwd, params_bwd = random_params(cell, D, H, rng), random_params(cell, D, H, rng)
     xs = rng.normal(size=(T, N, D))
     mask = masks.lengths_to_mask(np.array([4, 0, 2]), T)
     before = copy.deepcopy((xs, params_fwd, params_bwd, mask))
-    ys, cache = bidirectional_forward(cell, xs, params_fwd, params_bwd, mask=mask)
+    ys, cache = bidirectional_forward(cell, xs, params_fwd, params_bwd, mask=mask, merge=merge)
     d1, d2 = rng.normal(size=ys.shape), rng.normal(size=ys.shape)
     saved = copy.deepcopy((d1, d2))
     g1, g2 = bidirectional_backward(d1, cache), bidirectional_backward(d2, cache)
@@ -240,3 +288,12 @@ def test_bad_shapes_are_named(rng):
 
 def test_module_exports_merges():
     assert bidirectional.MERGES == ("concat", "sum", "mean")
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_keyword_arguments_the_cell_does_not_take_are_named(cell, rng):
+    params = random_params(cell, 2, 3, rng)
+    xs = rng.normal(size=(3, 2, 2))
+    expect_value_error(lambda: bidirectional_forward(cell, xs, params, params, dropout=0.5), "dropout", repr(cell))
+    if cell != "gru":
+        expect_value_error(lambda: bidirectional_forward(cell, xs, params, params, reset_after=True), "reset_after")
