@@ -444,6 +444,8 @@ def gru_forward(xs, h0, params, mask=None, *, lengths=None, reset_after=False):
     Parameters
     ----------
     xs : ndarray, shape (T, N, D)
+        ``T = 0`` is allowed: no step runs, ``hs`` is empty, the final state is
+        the initial one and the backward returns ``dh0 = dh_last``.  So is ``N = 0``.
     h0 : ndarray, shape (N, H), or None for zeros
     params : dict
         ``W_x`` (3H, D), ``W_h`` (3H, H), ``b`` (3H,), gates ``r, z, n``;
@@ -530,8 +532,10 @@ def gru_backward(dhs, cache, dh_last=None):
 
     .. math::
         \frac{dL}{dh_{t-1}} = \frac{dL}{dh_t} \odot z_t
-        + \text{(the paths through } r_t, z_t, n_t\text{)}  The loop carries this sum backward in
-    time; the weight gradients are one matmul each over all steps after it.
+        + \text{(the paths through } r_t, z_t, n_t\text{)}
+
+    The loop carries this sum backward in time; the weight gradients are one
+    matmul each over all steps after it.
     """
     if not isinstance(cache, GRUCache):
         raise ValueError(f"cache must be the GRUCache returned by gru_forward, got {type(cache).__name__}")

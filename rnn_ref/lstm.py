@@ -192,11 +192,13 @@ def _cell_backward(dh, dc, gates, c_prev, tanh_c, da):
 
     Takes the gradients of ``h_t`` and ``c_t`` (N, H), writes ``da``, the
     gradient of the stacked pre-activation (N, 4H), in place, and returns
-    ``dc_prev`` (N, H).
+    ``dc_prev`` (N, H).  Each gate's gradient is built in its own block of
+    ``da`` with ``out=`` and ``*=``: the same products as the Notes of
+    :func:`lstm_step_backward`, without a temporary array per factor.
     """
     H = dh.shape[-1]
     i, f, g, o = (gates[:, k * H : (k + 1) * H] for k in range(4))  # views, no copies
-    da_i, da_f, da_g, da_o = (da[:, k * H : (k + 1) * H] for k in range(4))
+    da_i, da_f, da_g, da_o = (da[:, k * H : (k + 1) * H] for k in range(4))  # views: writing them fills da
     dc = dc + dh * o * (1 - tanh_c**2)  # total derivative of c_t: directly and through h_t
     np.multiply(dh, tanh_c, out=da_o)  # do
     da_o *= o
@@ -329,6 +331,9 @@ def lstm_forward(xs, h0, c0, params, mask=None, *, lengths=None):
     Parameters
     ----------
     xs : ndarray, shape (T, N, D)
+        ``T = 0`` is allowed: no step runs, ``hs`` is empty, the final states are
+        the initial ones and the backward returns ``dh0, dc0 = dh_last, dc_last``.
+        So is ``N = 0``.
     h0, c0 : ndarray, shape (N, H), or None for zeros
     params : dict
         ``W_x`` (4H, D), ``W_h`` (4H, H), ``b`` (4H,), gates ``i, f, g, o``.

@@ -359,6 +359,9 @@ def peephole_forward(xs, h0, c0, params, mask=None, *, lengths=None):
     Parameters
     ----------
     xs : ndarray, shape (T, N, D)
+        ``T = 0`` is allowed: no step runs, ``hs`` is empty, the final states are
+        the initial ones and the backward returns ``dh0, dc0 = dh_last, dc_last``.
+        So is ``N = 0``.
     h0, c0 : ndarray, shape (N, H), or None for zeros
     params : dict
         ``W_x`` (4H, D), ``W_h`` (4H, H), ``b`` (4H,), gates ``i, f, g, o``;

@@ -118,6 +118,8 @@ def rnn_forward(xs, h0, params, mask=None, *, lengths=None):
     ----------
     xs : ndarray, shape (T, N, D)
         Inputs, time-major.
+        ``T = 0`` is allowed: no step runs, ``hs`` is empty, the final state is
+        the initial one and the backward returns ``dh0 = dh_last``.  So is ``N = 0``.
     h0 : ndarray, shape (N, H), or None
         Initial state; None means zeros.
     params : dict

@@ -183,6 +183,44 @@ def test_lstm_forward_and_backward_match_torch(torch, shape, how):
         np.testing.assert_allclose(ours, theirs, **close, err_msg=name)
 
 
+@pytest.mark.torch
+def test_lstm_step_forward_and_backward_match_torch_lstm_cell(torch, rng):
+    params = random_params(rng, D, H)
+    x, h_prev, c_prev = rng.standard_normal((N, D)), rng.standard_normal((N, H)), rng.standard_normal((N, H))
+    b_ih, b_hh = rng.standard_normal(4 * H), rng.standard_normal(4 * H)
+    params["b"] = b_ih + b_hh
+    dh, dc = rng.standard_normal((N, H)), rng.standard_normal((N, H))  # loss = <dh, h> + <dc, c>
+    h, c, cache = lstm.lstm_step_forward(x, h_prev, c_prev, params)
+    dx, dh_prev, dc_prev, grads = lstm.lstm_step_backward(dh, dc, cache)
+
+    cell = torch.nn.LSTMCell(D, H, dtype=torch.float64)
+    with torch.no_grad():
+        for name, value in (
+            ("weight_ih", params["W_x"]),
+            ("weight_hh", params["W_h"]),
+            ("bias_ih", b_ih),
+            ("bias_hh", b_hh),
+        ):
+            getattr(cell, name).copy_(torch.from_numpy(value))
+    leaves = [torch.tensor(a, requires_grad=True) for a in (x, h_prev, c_prev)]
+    h_t, c_t = cell(leaves[0], (leaves[1], leaves[2]))
+    ((h_t * torch.from_numpy(dh)).sum() + (c_t * torch.from_numpy(dc)).sum()).backward()
+
+    close = {"rtol": 1e-10, "atol": 1e-12}
+    for name, ours, theirs in (
+        ("h", h, h_t.detach()),
+        ("c", c, c_t.detach()),
+        ("dx", dx, leaves[0].grad),
+        ("dh_prev", dh_prev, leaves[1].grad),
+        ("dc_prev", dc_prev, leaves[2].grad),
+        ("W_x", grads["W_x"], cell.weight_ih.grad),
+        ("W_h", grads["W_h"], cell.weight_hh.grad),
+        ("b vs bias_ih", grads["b"], cell.bias_ih.grad),
+        ("b vs bias_hh", grads["b"], cell.bias_hh.grad),
+    ):
+        np.testing.assert_allclose(ours, theirs.numpy(), **close, err_msg=name)
+
+
 # --- 3. properties -------------------------------------------------------------------------------
 
 

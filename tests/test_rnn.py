@@ -164,6 +164,38 @@ def test_rnn_forward_and_backward_match_torch(torch, shape, how):
     np.testing.assert_allclose(grads["b"], g["bias_hh_l0"], **close, err_msg="b vs bias_hh")
 
 
+@pytest.mark.torch
+def test_rnn_step_forward_and_backward_match_torch_rnn_cell(torch, rng):
+    xs, h_prev, params = random_sequence(rng, 1, N, D, H)
+    b_ih, b_hh = rng.standard_normal(H), rng.standard_normal(H)
+    params["b"] = b_ih + b_hh
+    dh = rng.standard_normal((N, H))
+    h, cache = rnn.rnn_step_forward(xs[0], h_prev, params)
+    dx, dh_prev, grads = rnn.rnn_step_backward(dh, cache)
+
+    cell = torch.nn.RNNCell(D, H, nonlinearity="tanh", dtype=torch.float64)
+    with torch.no_grad():
+        for name, value in (
+            ("weight_ih", params["W_x"]),
+            ("weight_hh", params["W_h"]),
+            ("bias_ih", b_ih),
+            ("bias_hh", b_hh),
+        ):
+            getattr(cell, name).copy_(torch.from_numpy(value))
+    x_t, h_prev_t = torch.tensor(xs[0], requires_grad=True), torch.tensor(h_prev, requires_grad=True)
+    h_t = cell(x_t, h_prev_t)
+    (h_t * torch.from_numpy(dh)).sum().backward()
+
+    close = {"rtol": 1e-10, "atol": 1e-12}
+    np.testing.assert_allclose(h, h_t.detach().numpy(), **close, err_msg="h")
+    np.testing.assert_allclose(dx, x_t.grad.numpy(), **close, err_msg="dx")
+    np.testing.assert_allclose(dh_prev, h_prev_t.grad.numpy(), **close, err_msg="dh_prev")
+    np.testing.assert_allclose(grads["W_x"], cell.weight_ih.grad.numpy(), **close, err_msg="W_x")
+    np.testing.assert_allclose(grads["W_h"], cell.weight_hh.grad.numpy(), **close, err_msg="W_h")
+    np.testing.assert_allclose(grads["b"], cell.bias_ih.grad.numpy(), **close, err_msg="b vs bias_ih")
+    np.testing.assert_allclose(grads["b"], cell.bias_hh.grad.numpy(), **close, err_msg="b vs bias_hh")
+
+
 # --- 3. properties -------------------------------------------------------------------------------
 
 
