@@ -184,3 +184,36 @@ def test_softmax_does_not_warn_when_the_logits_span_more_than_the_float_range():
 def test_softmax_preserves_dtype(rng, dtype):
     logits = rng.standard_normal((2, 3)).astype(dtype)
     assert softmax(logits).dtype == dtype
+
+
+def test_tanh_of_integers_and_bools_is_float64_as_for_sigmoid():
+    np.testing.assert_array_equal(tanh(np.array([True, False])), np.tanh(np.array([1.0, 0.0])))
+    assert tanh(np.array([1, 2], np.int8)).dtype == np.float64  # NumPy alone gives float16 here
+
+
+@pytest.mark.parametrize(
+    "bad", [None, "a", np.array([1 + 2j]), np.array([object()])], ids=["None", "str", "complex", "object"]
+)
+def test_activations_refuse_what_is_not_real_numbers_naming_the_argument(bad):
+    """None used to give sigmoid(None) = nan, a complex input lost its imaginary part with only a warning."""
+    for function, name in ((sigmoid, "a"), (tanh, "a"), (softmax, "logits")):
+        with pytest.raises(ValueError, match=rf"^{name} has dtype .*, expected real numbers"):
+            function(bad)
+
+
+def test_sigmoid_out_must_match_the_shape_and_dtype_of_the_result():
+    a = np.zeros(3)
+    for out in (np.zeros(2), np.zeros(3, np.int64), np.zeros(3, np.float32), [0.0, 0.0, 0.0]):
+        with pytest.raises(
+            ValueError, match=r"^out has shape .*, expected an ndarray of shape \(3,\) and dtype float64"
+        ):
+            sigmoid(a, out=out)
+
+
+def test_softmax_over_zero_classes_or_a_missing_axis_raises_naming_it():
+    with pytest.raises(ValueError, match=r"logits has shape \(2, 0\): a softmax over zero classes"):
+        softmax(np.zeros((2, 0)))
+    with pytest.raises(ValueError, match=r"axis must be an int in \[-2, 2\)"):
+        softmax(np.zeros((2, 3)), axis=2)
+    assert softmax(np.zeros((0, 3))).shape == (0, 3)  # an empty batch of 3 classes is fine
+    np.testing.assert_array_equal(softmax([0.0, 0.0]), [0.5, 0.5])  # a list is an array like any other
