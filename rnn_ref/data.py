@@ -67,6 +67,24 @@ def _positive_int(name, value, minimum=1):
     return int(value)
 
 
+def _number(name, value, *, low=-np.inf):
+    """A finite real number (not a bool) of at least ``low``, as a float."""
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not (ok and low <= value < np.inf):
+        raise ValueError(f"{name} must be a finite number >= {low}, got {value!r}")
+    return float(value)
+
+
+def _interval(name, value):
+    """A pair ``(low, high)`` of finite numbers with ``low <= high``."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise ValueError(f"{name} must be a pair (low, high), got {value!r}")
+    low, high = _number(f"{name}[0]", value[0]), _number(f"{name}[1]", value[1])
+    if low > high:
+        raise ValueError(f"{name} must be a pair (low, high) with low <= high, got {value!r}")
+    return low, high
+
+
 def _float_dtype(dtype):
     dtype = np.dtype(dtype)
     if not np.issubdtype(dtype, np.floating):
@@ -285,8 +303,8 @@ def sine_waves(T, N, rng, *, omega=(0.1, 0.5), amplitude=(0.5, 1.0), noise=0.0, 
     N = _positive_int("N", N)
     rng = as_rng(rng)
     dtype = _float_dtype(dtype)
-    if noise < 0:
-        raise ValueError(f"noise must be >= 0, got {noise}")
+    noise = _number("noise", noise, low=0.0)
+    omega, amplitude = _interval("omega", omega), _interval("amplitude", amplitude)
     w = rng.uniform(omega[0], omega[1], size=N)  # (N,)
     A = rng.uniform(amplitude[0], amplitude[1], size=N)  # (N,)
     phi = rng.uniform(0.0, 2 * np.pi, size=N)  # (N,)
@@ -441,7 +459,8 @@ def load_corpus(name="recurrent.txt"):
     Parameters
     ----------
     name : str, optional
-        File name inside the package ``rnn_ref.corpus``.
+        File name inside the package ``rnn_ref.corpus``; any other name
+        raises ``ValueError`` listing the corpora there are.
 
     Returns
     -------
@@ -453,7 +472,11 @@ def load_corpus(name="recurrent.txt"):
     Read with :mod:`importlib.resources`, so it works from an installed wheel
     as well as from a source checkout.
     """
-    raw = resources.files("rnn_ref.corpus").joinpath(name).read_text(encoding="utf-8")
+    corpus = resources.files("rnn_ref.corpus")
+    names = sorted(item.name for item in corpus.iterdir() if item.name.endswith(".txt"))
+    if name not in names:
+        raise ValueError(f"unknown corpus {name!r}, expected one of {', '.join(map(repr, names))}")
+    raw = corpus.joinpath(name).read_text(encoding="utf-8")
     lines = raw.splitlines(keepends=True)
     start = 0
     while start < len(lines) and lines[start].startswith("#"):
@@ -492,6 +515,8 @@ class Vocabulary:
 
     def encode(self, text):
         """Indices of the characters of ``text``: ndarray of int64, shape (len(text),)."""
+        if not isinstance(text, str):
+            raise ValueError(f"text must be a str, got {type(text).__name__}")
         unknown = sorted(set(text) - self.index.keys())
         if unknown:
             raise ValueError(f"text has characters not in the vocabulary: {unknown}")

@@ -262,6 +262,8 @@ def test_vocabulary_rejects_unknown_characters_and_indices():
     vocab = data.Vocabulary("abc")
     with pytest.raises(ValueError, match=r"\['z'\]"):
         vocab.encode("abz")
+    with pytest.raises(ValueError, match="text must be a str, got int"):
+        vocab.encode(3)
     with pytest.raises(ValueError, match=r"\[0, V\) = \[0, 3\)"):
         vocab.decode([0, 3])
 
@@ -294,3 +296,26 @@ def test_char_batches_accepts_encoded_text_and_is_deterministic():
     assert np.array_equal(a.inputs, b.inputs) and np.array_equal(a.targets, b.targets)
     with pytest.raises(ValueError, match="at least T \\+ 1 = 11"):
         data.char_batches("short", 10, 4, 0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"omega": "a"}, r"omega must be a pair \(low, high\), got 'a'"),
+        ({"omega": (0.5, 0.1)}, r"omega must be a pair \(low, high\) with low <= high"),
+        ({"amplitude": (0.5, None)}, r"amplitude\[1\] must be a finite number"),
+        ({"noise": -0.1}, r"noise must be a finite number >= 0.0, got -0.1"),
+        ({"noise": "0.1"}, r"noise must be a finite number"),
+    ],
+    ids=["omega-str", "omega-reversed", "amplitude-None", "noise-negative", "noise-str"],
+)
+def test_sine_waves_rejects_bad_ranges_naming_them(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        data.sine_waves(5, 2, 0, **kwargs)
+
+
+@pytest.mark.parametrize("name", ["nope.txt", None, "../__init__.py"])
+def test_load_corpus_names_the_corpora_there_are(name):
+    """Only the shipped corpora: no FileNotFoundError, no TypeError, no file outside the corpus folder."""
+    with pytest.raises(ValueError, match=r"unknown corpus .*, expected one of 'recurrent.txt'"):
+        data.load_corpus(name)
