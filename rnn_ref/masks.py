@@ -29,6 +29,8 @@ def lengths_to_mask(lengths, T):
     -------
     mask : ndarray of bool, shape (T, N)
     """
+    if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 0:
+        raise ValueError(f"T must be an int >= 0, got {T!r}")
     lengths = np.asarray(lengths)
     if lengths.ndim != 1 or not np.issubdtype(lengths.dtype, np.integer):
         raise ValueError(f"lengths has shape {lengths.shape} and dtype {lengths.dtype}, expected (N,) integers")
@@ -53,9 +55,10 @@ def mask_to_lengths(mask, *, name="mask"):
     ValueError
         If some sequence has a valid step after a padded one.
     """
-    mask = np.asarray(mask, dtype=bool)
+    mask = np.asarray(mask)
     if mask.ndim != 2:
         raise ValueError(f"{name} has shape {mask.shape}, expected (T, N)")
+    mask = check_mask(mask, *mask.shape, name=name)  # bools, or 0/1 integers made bools
     lengths = mask.sum(axis=0)
     if not np.array_equal(mask, lengths_to_mask(lengths, mask.shape[0])):
         bad = np.flatnonzero((mask != lengths_to_mask(lengths, mask.shape[0])).any(axis=0))
@@ -106,6 +109,7 @@ def reverse_index(lengths, T):
         for padded steps, so padding stays where it is.  Reversing twice is the
         identity.
     """
+    lengths = np.asarray(lengths)
     t = np.arange(T)[:, None]  # (T, 1)
     return np.where(t < lengths[None, :], lengths[None, :] - 1 - t, t)  # (T, N)
 
@@ -123,6 +127,9 @@ def reverse_sequences(xs, lengths):
     ndarray, shape (T, N, ...): ``out[t, n] = xs[lengths[n] - 1 - t, n]`` for
     valid steps; padded steps are copied unchanged.
     """
+    xs = np.asarray(xs)
+    if xs.ndim < 2:
+        raise ValueError(f"xs has shape {xs.shape}, expected (T, N, ...)")
     T, N = xs.shape[:2]
     lengths = np.asarray(lengths)
     if lengths.shape != (N,) or not np.issubdtype(lengths.dtype, np.integer):

@@ -100,13 +100,13 @@ def _head_backward(params, dlogits, hs):
 
 def _check_padding(mask):
     """A cell's mask marks padding at the end of each sequence; anything else is a mistake."""
-    if mask is not None:
-        try:
-            mask_to_lengths(mask)
-        except ValueError as error:
-            raise ValueError(
-                f"{error}; to score only some steps (the copy task's scored), pass it as loss_mask="
-            ) from None
+    if mask is None or np.ndim(mask) != 2:
+        return  # no mask, or one of the wrong shape, which the cell reports
+    mask = check_mask(mask, *np.shape(mask))  # a wrong dtype is reported as it is
+    try:
+        mask_to_lengths(mask)
+    except ValueError as error:  # what is left: a valid step after a padded one
+        raise ValueError(f"{error}; to score only some steps (the copy task's scored), pass it as loss_mask=") from None
 
 
 def _check_targets(name, targets, shape, letters, K, scored=None):

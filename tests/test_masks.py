@@ -176,3 +176,13 @@ def test_resolve_mask_rejects_both_mask_and_lengths():
 )
 def test_resolve_mask_rejects_a_bad_mask_or_lengths_naming_it(mask, lengths, name, fragment):
     expect_value_error(lambda: resolve_mask(mask, lengths, 3, 2), name, fragment)
+
+
+def test_masks_bad_T_dtype_or_rank_raise_naming_the_argument():
+    expect_value_error(lambda: lengths_to_mask([1], "3"), "T", "int >= 0")
+    expect_value_error(lambda: lengths_to_mask([0], -1), "T", "int >= 0")
+    expect_value_error(lambda: mask_to_lengths(np.full((2, 2), 0.5)), "mask", "dtype float64")
+    expect_value_error(lambda: mask_to_lengths(np.full((2, 2), 2)), "mask", "0/1 integers")  # 2 is not a flag
+    expect_value_error(lambda: reverse_sequences(np.zeros(3), np.array([1])), "xs", "(T, N, ...)")
+    np.testing.assert_array_equal(reverse_sequences([[1.0], [2.0]], np.array([2])), [[2.0], [1.0]])
+    np.testing.assert_array_equal(reverse_index([2, 1], 2), [[1, 0], [0, 1]])  # a list of lengths works
