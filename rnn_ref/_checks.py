@@ -33,6 +33,14 @@ def _parse(term):
     return int(coefficient or 1), letter
 
 
+def as_array(name, value):
+    """``np.asarray(value)``; a value NumPy cannot read (a ragged list) raises ValueError naming ``name``."""
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{name} cannot be read as an array: {error}") from None
+
+
 def _spec_str(spec):
     return "(" + ", ".join(str(t) for t in spec) + ("," if len(spec) == 1 else "") + ")"
 
@@ -82,7 +90,7 @@ class Dims:
         """
         if value is None:
             raise ValueError(f"{name} is None, expected an array of shape {_spec_str(spec)}")
-        array = np.asarray(value)
+        array = as_array(name, value)
         if array.ndim != len(spec):
             raise ValueError(
                 f"{name} has shape {array.shape} ({array.ndim} dimensions), "
@@ -154,7 +162,7 @@ def check_mask(mask, T, N, *, name="mask"):
     """
     if mask is None:
         return None
-    array = np.asarray(mask)
+    array = as_array(name, mask)
     if array.shape != (T, N):
         raise ValueError(f"{name} has shape {array.shape}, expected (T, N) = {(T, N)}")
     if array.dtype != np.bool_:

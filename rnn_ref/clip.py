@@ -12,6 +12,8 @@ passed in are never modified):
 
 import numpy as np
 
+from ._checks import as_array
+
 
 def _check_grads(grads):
     if not isinstance(grads, dict):
@@ -20,7 +22,7 @@ def _check_grads(grads):
     for key, value in grads.items():
         if value is None:
             raise ValueError(f"grads[{key!r}] is None, expected an array")
-        array = np.asarray(value)
+        array = as_array(f"grads[{key!r}]", value)
         if not np.issubdtype(array.dtype, np.floating):
             raise ValueError(f"grads[{key!r}] has dtype {array.dtype}, expected a floating dtype (float32 or float64)")
         checked[key] = array

@@ -10,6 +10,8 @@ carries.
 
 import numpy as np
 
+from ._checks import as_array
+
 
 def _check_floating(name, array):
     if not np.issubdtype(array.dtype, np.floating):
@@ -22,7 +24,7 @@ def _check_loss_mask(mask, shape, expected):
         if 0 in shape:
             raise ValueError(f"there are no steps ({expected} = {shape}): the mean loss over zero steps is undefined")
         return np.ones(shape, dtype=bool)
-    mask = np.asarray(mask)
+    mask = as_array("mask", mask)
     if mask.shape != shape:
         raise ValueError(f"mask has shape {mask.shape}, expected {expected} = {shape}")
     if mask.dtype != np.bool_:
@@ -76,8 +78,8 @@ def softmax_cross_entropy(logits, targets, mask=None):
         \frac{\partial L}{\partial a_{t,n,k}} = \frac{1}{M}\big(p_{t,n,k} - [k = y_{t,n}]\big)
         \text{ at valid steps}, \quad 0 \text{ at padded steps}
     """
-    logits = np.asarray(logits)
-    targets = np.asarray(targets)
+    logits = as_array("logits", logits)
+    targets = as_array("targets", targets)
     if logits.ndim not in (2, 3):
         raise ValueError(f"logits has shape {logits.shape} ({logits.ndim} dimensions), expected (T, N, V) or (N, V)")
     _check_floating("logits", logits)
@@ -142,8 +144,8 @@ def mse(pred, target, mask=None):
         L = \frac{1}{M} \sum_{\text{valid } k} (\hat y_k - y_k)^2, \qquad
         \frac{\partial L}{\partial \hat y_k} = \frac{2}{M} (\hat y_k - y_k)
     """
-    pred = np.asarray(pred)
-    target = np.asarray(target)
+    pred = as_array("pred", pred)
+    target = as_array("target", target)
     _check_floating("pred", pred)
     if target.shape != pred.shape:
         raise ValueError(f"target has shape {target.shape}, expected the shape of pred, {pred.shape}")

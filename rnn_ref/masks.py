@@ -13,7 +13,7 @@ sequence function of :mod:`rnn_ref` treats a padded step the same way:
 
 import numpy as np
 
-from ._checks import check_mask
+from ._checks import as_array, check_mask
 
 
 def lengths_to_mask(lengths, T):
@@ -31,7 +31,7 @@ def lengths_to_mask(lengths, T):
     """
     if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 0:
         raise ValueError(f"T must be an int >= 0, got {T!r}")
-    lengths = np.asarray(lengths)
+    lengths = as_array("lengths", lengths)
     if lengths.ndim != 1 or not np.issubdtype(lengths.dtype, np.integer):
         raise ValueError(f"lengths has shape {lengths.shape} and dtype {lengths.dtype}, expected (N,) integers")
     if lengths.size and (lengths.min() < 0 or lengths.max() > T):
@@ -55,7 +55,7 @@ def mask_to_lengths(mask, *, name="mask"):
     ValueError
         If some sequence has a valid step after a padded one.
     """
-    mask = np.asarray(mask)
+    mask = as_array(name, mask)
     if mask.ndim != 2:
         raise ValueError(f"{name} has shape {mask.shape}, expected (T, N)")
     mask = check_mask(mask, *mask.shape, name=name)  # bools, or 0/1 integers made bools
@@ -87,7 +87,7 @@ def resolve_mask(mask, lengths, T, N):
     if mask is not None and lengths is not None:
         raise ValueError("pass mask or lengths, not both")
     if lengths is not None:
-        lengths = np.asarray(lengths)
+        lengths = as_array("lengths", lengths)
         if lengths.shape != (N,):
             raise ValueError(f"lengths has shape {lengths.shape}, expected (N,) = ({N},)")
         return lengths_to_mask(lengths, T)
@@ -109,7 +109,7 @@ def reverse_index(lengths, T):
         for padded steps, so padding stays where it is.  Reversing twice is the
         identity.
     """
-    lengths = np.asarray(lengths)
+    lengths = as_array("lengths", lengths)
     t = np.arange(T)[:, None]  # (T, 1)
     return np.where(t < lengths[None, :], lengths[None, :] - 1 - t, t)  # (T, N)
 
@@ -127,11 +127,11 @@ def reverse_sequences(xs, lengths):
     ndarray, shape (T, N, ...): ``out[t, n] = xs[lengths[n] - 1 - t, n]`` for
     valid steps; padded steps are copied unchanged.
     """
-    xs = np.asarray(xs)
+    xs = as_array("xs", xs)
     if xs.ndim < 2:
         raise ValueError(f"xs has shape {xs.shape}, expected (T, N, ...)")
     T, N = xs.shape[:2]
-    lengths = np.asarray(lengths)
+    lengths = as_array("lengths", lengths)
     if lengths.shape != (N,) or not np.issubdtype(lengths.dtype, np.integer):
         raise ValueError(
             f"lengths has shape {lengths.shape} and dtype {lengths.dtype}, expected (N,) = ({N},) integers"

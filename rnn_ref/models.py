@@ -35,7 +35,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import bidirectional, cells, init, losses
-from ._checks import Dims, check_mask
+from ._checks import Dims, as_array, check_mask
 from .clip import clip_grad_norm
 from .data import Vocabulary, as_rng, char_batches, one_hot
 from .masks import mask_to_lengths
@@ -111,7 +111,7 @@ def _check_padding(mask):
 
 def _check_targets(name, targets, shape, letters, K, scored=None):
     """Integer classes in [0, K) of ``shape`` (only at ``scored`` steps), named as the caller's argument."""
-    targets = np.asarray(targets)
+    targets = as_array(name, targets)
     if targets.shape != shape:
         raise ValueError(f"{name} has shape {targets.shape}, expected {letters} = {shape}")
     if not np.issubdtype(targets.dtype, np.integer):
@@ -341,7 +341,7 @@ def sample(params, start, n, rng, *, cell, temperature=1.0, vocab=None):
         if vocab is None:
             raise ValueError("start is a str, so vocab is needed to encode it")
         start = vocab.encode(start)
-    start = np.asarray(start)
+    start = as_array("start", start)
     if start.ndim != 1 or start.size == 0:
         raise ValueError(f"start has shape {start.shape}, expected (n0,) with at least one character")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
@@ -522,7 +522,7 @@ def last_state_loss(params, xs, ys, mask=None, *, cell, objective="mse"):
     h_last = state_last[0]  # (N, H)
     out = _head_forward(params, h_last)  # (N, K)
     N, K = out.shape
-    ys = np.asarray(ys)
+    ys = as_array("ys", ys)
     if objective == "mse":
         target = ys[:, None] if ys.ndim == 1 and K == 1 else ys  # (N,) -> (N, 1)
         if target.shape != (N, K):

@@ -15,6 +15,8 @@ import math
 
 import numpy as np
 
+from ._checks import as_array
+
 
 def _check_number(name, value, *, low=0.0, high=np.inf, include_high=False):
     ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
@@ -53,7 +55,7 @@ class _Optimizer:
                 )
             if not p.flags.writeable:
                 raise ValueError(f"params[{key!r}] is read-only, but the optimizer updates it in place")
-            g = np.asarray(grads[key])
+            g = as_array(f"grads[{key!r}]", grads[key])
             if g.shape != p.shape:
                 raise ValueError(
                     f"grads[{key!r}] has shape {g.shape}, expected the shape of params[{key!r}], {p.shape}"

@@ -4,7 +4,10 @@ import numpy as np
 import pytest
 from _numeric import expect_value_error
 
-from rnn_ref._checks import Dims, check_choice, check_mask
+from rnn_ref import clip, losses, optim, rnn
+from rnn_ref._checks import Dims, as_array, check_choice, check_mask
+
+PARAMS = {"W_x": np.zeros((2, 2)), "W_h": np.zeros((2, 2)), "b": np.zeros(2)}
 
 # --- Dims.array ------------------------------------------------------------------------------------
 
@@ -189,3 +192,32 @@ def test_check_choice_returns_a_valid_choice_and_lists_the_choices_otherwise():
         "cell",
         "unknown cell 'LSTM', expected one of 'rnn', 'lstm'",
     )
+
+
+# --- ragged input, at every entry point that reads arrays -------------------------------------------
+
+
+def test_as_array_names_a_value_numpy_cannot_read():
+    assert as_array("x", [[1.0, 2.0]]).shape == (1, 2)
+    expect_value_error(lambda: as_array("h0", [[1.0, 2.0], [3.0]]), "h0", "h0 cannot be read as an array")
+
+
+RAGGED = [[1.0, 2.0], [3.0]]
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: rnn.rnn_forward(np.zeros((1, 1, 2)), None, {**PARAMS, "W_h": RAGGED}), "params['W_h']"),
+        (lambda: rnn.rnn_forward(RAGGED, None, PARAMS), "xs"),
+        (lambda: rnn.rnn_forward(np.zeros((2, 1, 2)), None, PARAMS, mask=[[True], [True, False]]), "mask"),
+        (lambda: rnn.rnn_forward(np.zeros((2, 2, 2)), None, PARAMS, lengths=[[1], [1, 2]]), "lengths"),
+        (lambda: losses.softmax_cross_entropy(RAGGED, [0, 0]), "logits"),
+        (lambda: losses.mse(RAGGED, RAGGED), "pred"),
+        (lambda: clip.clip_grad_norm({"b": RAGGED}, 1.0), "grads['b']"),
+        (lambda: optim.SGD(0.1).step({"b": np.zeros(2)}, {"b": RAGGED}), "grads['b']"),
+    ],
+    ids=["params", "xs", "mask", "lengths", "logits", "pred", "clip-grads", "optim-grads"],
+)
+def test_a_ragged_list_raises_naming_the_argument_not_numpys_inhomogeneous_shape(call, name):
+    expect_value_error(call, name, f"{name} cannot be read as an array")
