@@ -32,3 +32,16 @@ def test_modifying_step_outputs_leaves_the_backward_unchanged(cell):
                 np.testing.assert_array_equal(a[key], b[key])
         else:
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru", "peephole"])
+def test_step_outputs_and_gradients_share_no_memory_with_the_cache(cell):
+    """The cache also serves the chapters (cache.c, cache.gates): an output that aliases it would let a caller
+    corrupt it, even where this step's backward does not read the aliased array."""
+    (*outputs, cache), backward = _step(cell, np.random.default_rng(4))
+    gradients = backward(*[np.ones_like(out) for out in outputs], cache)
+    cached = [value for value in cache if isinstance(value, np.ndarray)]
+    cached += [value for value in cache.params.values()]
+    returned = list(outputs) + [g for g in gradients if isinstance(g, np.ndarray)] + list(gradients[-1].values())
+    for i, out in enumerate(returned):
+        assert not any(np.shares_memory(out, c) for c in cached), f"returned array {i} aliases the cache"
