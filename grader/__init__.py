@@ -1,1 +1,20 @@
-"""Safe grading of the course's nbgrader submissions: sandboxed student code, a trusted judge."""
+"""Safe grading of the course's nbgrader submissions: sandboxed student code, a trusted judge.
+
+``python -m grader grade ASSIGNMENT`` (``make grade A=ASSIGNMENT``) grades every
+submission into nbgrader's gradebook; see ``grader/README_SECTION.md``.
+
+=======================  ======================================================
+:mod:`grader.pipeline`   the batch: one student per worker, results saved in order
+:mod:`grader.precheck`   checks before anything runs; quarantine; nbgrader's sanitizing
+:mod:`grader.sandbox`    bubblewrap + prlimit runs, their limits and how they end
+:mod:`grader.feedback`   the whole notebook in the sandbox, for the feedback
+:mod:`grader.judge`      the points: the student's functions on secret inputs, compared outside
+:mod:`grader.views`      rnn_ref without the references of the graded functions
+:mod:`grader._adapter`   the judge's access to rnn_ref.testing's comparisons and messages
+:mod:`grader.sandboxed`  what runs inside the sandbox (untrusted), and the wire format
+:mod:`grader.gradebook`  writes into nbgrader's gradebook
+:mod:`grader.scan`       static scan of the student's code, for a human look
+:mod:`grader.report`     the instructor's report (Markdown, CSV, JSON)
+:mod:`grader.course`     the trusted model of an assignment (gradebook and release)
+=======================  ======================================================
+"""

@@ -46,24 +46,33 @@ from .views import compile_package
 
 
 def feedback_shard(root, assignment, students):
-    """HTML feedback with nbgrader's ``GenerateFeedback`` (as ``nbgrader generate_feedback --force``), per student."""
+    """HTML feedback of ``students`` with nbgrader's ``GenerateFeedback`` (as ``generate_feedback --force``)."""
     from nbgrader.converters import GenerateFeedback
     from nbgrader.coursedir import CourseDirectory
 
     from .course import Course
 
+    wanted = set(students)
+
+    class ShardFeedback(GenerateFeedback):
+        """nbgrader's converter, for the notebooks of these students only (one exporter for all of them)."""
+
+        def init_notebooks(self):
+            super().init_notebooks()
+            self.assignments = {
+                path: found for path, found in self.assignments.items() if Path(path).parent.name in wanted
+            }
+
     course = Course.load(root)
     config = copy.deepcopy(course.config)
     config.BaseConverter.force = True
-    failures = []
-    for student in students:
-        coursedir = CourseDirectory(config=config)
-        coursedir.root, coursedir.assignment_id, coursedir.student_id = str(course.root), assignment, student
-        try:
-            GenerateFeedback(coursedir=coursedir, config=config).start()
-        except (Exception, SystemExit) as exc:  # nbgrader calls self.fail (SystemExit) on some errors
-            failures.append(f"{student}: {type(exc).__name__}: {exc}")
-    return failures
+    coursedir = CourseDirectory(config=config)
+    coursedir.root, coursedir.assignment_id = str(course.root), assignment
+    try:
+        ShardFeedback(coursedir=coursedir, config=config).start()
+    except (Exception, SystemExit) as exc:  # nbgrader calls self.fail (SystemExit) on some errors
+        return [f"{type(exc).__name__}: {exc}"]
+    return []
 
 
 @dataclass
@@ -107,7 +116,7 @@ class Grader:
     def grade(self, students=None, feedback=True):
         """Grade ``students`` (default: every submission); return the :class:`Report`."""
         start = time.monotonic()
-        students = list(students) if students else self.course.students(self.assignment)
+        students = list(dict.fromkeys(students)) if students else self.course.students(self.assignment)
         report = Report(
             self.assignment,
             self.seed,
@@ -256,8 +265,8 @@ class Grader:
 
     def _feedback(self, students):
         """nbgrader's own feedback converter for the students graded now, on every core (one shard each)."""
-        # a worker process costs about as much as 15 notebooks of feedback: small batches stay in this one
-        workers = min(self.jobs, max(1, len(students) // 15))
+        # a worker process costs about as much as 40 notebooks of feedback: small batches stay in this one
+        workers = min(self.jobs, max(1, len(students) // 40))
         shards = [students[i::workers] for i in range(workers)]
         failures = []
         if len(shards) == 1:

@@ -72,6 +72,9 @@ def check_submission(folder, model, max_bytes=MAX_SUBMISSION_BYTES):
     """Check ``folder`` (``submitted/<student>/<assignment>``) against the trusted ``model``."""
     checked = Checked()
     folder = Path(folder)
+    if not folder.exists() and not folder.is_symlink():
+        checked.reasons.append(f"no submission: {folder} does not exist")
+        return checked
     if folder.is_symlink() or not folder.is_dir():
         checked.reasons.append(f"{folder.name} is not a folder (a symbolic link or a file)")
         return checked
