@@ -107,11 +107,12 @@ def softmax_cross_entropy(logits, targets, mask=None):
     exp_shifted = np.exp(shifted)
     sum_exp = exp_shifted.sum(axis=-1, keepdims=True)  # (T, N, 1), at least 1
     log_p = shifted - np.log(sum_exp)  # (T, N, V)
-    log_p_target = np.take_along_axis(log_p, y[..., None], axis=-1)[..., 0]  # (T, N)
+    log_p_target = np.take_along_axis(log_p, y[..., None], axis=-1)[..., 0]  # (T, N): log_p[t, n, y[t, n]]
     M = mask.sum()
     loss = -np.sum(log_p_target, where=mask) / M
 
     dlogits = exp_shifted / sum_exp  # softmax p, (T, N, V)
+    # p - onehot(y): subtract 1 at the target of every step, dlogits[t, n, y[t, n]] -= 1
     np.put_along_axis(dlogits, y[..., None], np.take_along_axis(dlogits, y[..., None], axis=-1) - 1, axis=-1)
     dlogits *= mask[..., None] / logits.dtype.type(M)  # zero at padded steps, 1/M at valid ones
     return logits.dtype.type(loss), dlogits

@@ -139,4 +139,4 @@ def reverse_sequences(xs, lengths):
     if N and (lengths.min() < 0 or lengths.max() > T):
         raise ValueError(f"lengths must lie in [0, T] = [0, {T}], got min {lengths.min()} and max {lengths.max()}")
     index = reverse_index(lengths, T)  # (T, N)
-    return xs[index, np.arange(N)[None, :]]
+    return xs[index, np.arange(N)[None, :]]  # out[t, n] = xs[index[t, n], n]: the two index arrays broadcast to (T, N)
