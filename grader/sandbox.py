@@ -51,6 +51,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from pathlib import Path
 
 RUNNER_DIR = Path(__file__).resolve().parent / "sandboxed"
@@ -309,6 +310,7 @@ class Sandbox:
             if self._stage_root is None:
                 self._stage_root = Path(tempfile.mkdtemp(prefix="grader-stage-"))
                 os.chmod(self._stage_root, 0o755)
+                weakref.finalize(self, shutil.rmtree, self._stage_root, ignore_errors=True)
                 self._stages = {}
             staged = []
             for source in sources:
