@@ -20,6 +20,8 @@ help:
 	@echo "make bench       rnn_ref against a naive implementation and torch.nn, forward + backward"
 	@echo "make release     regenerate exercises/ from solutions/ (nbgrader generate_assignment)"
 	@echo "make grade-demo  grade a few sample submissions and print the grade table"
+	@echo "make grading-setup   install bubblewrap and check the grading sandbox"
+	@echo "make grade A=04_lstm grade submitted/*/04_lstm safely (sandbox + trusted judge)"
 
 # The virtual environment is (re)built when pyproject.toml changes.
 $(STAMP): pyproject.toml
