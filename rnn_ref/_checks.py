@@ -118,16 +118,17 @@ class Dims:
 
     def _origin(self, spec, name):
         """Say where the sizes came from, since the earlier array may be the wrong one."""
-        notes = []
+        notes, seen = [], set()
         for term in spec:
             _, letter = _parse(term)
-            if letter in self.bound_by and self.bound_by[letter][0] != name and letter not in "".join(notes):
+            if letter in self.bound_by and self.bound_by[letter][0] != name and letter not in seen:
+                seen.add(letter)
                 source, shape = self.bound_by[letter]
                 notes.append(f"{letter} = {self.sizes[letter]} from {source} of shape {shape}")
         return f" ({'; '.join(notes)})" if notes else ""
 
     def _check_dtype(self, name, array):
-        if not np.issubdtype(array.dtype, np.floating):
+        if array.dtype not in (np.float32, np.float64):  # float16 is too coarse for gradients, longdouble not portable
             raise ValueError(f"{name} has dtype {array.dtype}, expected a floating dtype (float32 or float64)")
         if self.dtype is None:
             self.dtype, self.dtype_from = array.dtype, name

@@ -59,7 +59,12 @@ def test_dims_none_says_which_argument_and_what_shape_was_expected():
 
 
 def test_dims_rejects_non_floating_arrays_naming_them():
-    for value in (np.zeros((2, 3), np.int64), np.zeros((2, 3), bool), [[1, 2, 3], [4, 5, 6]]):
+    for value in (
+        np.zeros((2, 3), np.int64),
+        np.zeros((2, 3), bool),
+        [[1, 2, 3], [4, 5, 6]],
+        np.zeros((2, 3), np.float16),
+    ):
         expect_value_error(lambda v=value: Dims().array("x", v, ("N", "D")), "x", "expected a floating dtype")
     Dims().array("lengths", np.zeros(3, np.int64), ("N",), floating=False)  # allowed when asked for
 
@@ -221,3 +226,11 @@ RAGGED = [[1.0, 2.0], [3.0]]
 )
 def test_a_ragged_list_raises_naming_the_argument_not_numpys_inhomogeneous_shape(call, name):
     expect_value_error(call, name, f"{name} cannot be read as an array")
+
+
+def test_dims_names_the_array_that_bound_each_letter_once():
+    dims = Dims()
+    dims.array("W_x", np.zeros((4, 5)), ("H", "D"))
+    dims.array("x", np.zeros((2, 5)), ("N", "D"))
+    message = expect_value_error(lambda: dims.array("W_h", np.zeros((5, 5)), ("H", "H")), "W_h")
+    assert message.count("H = 4 from W_x of shape (4, 5)") == 1
