@@ -285,9 +285,11 @@ class Sandbox:
                 command += ["--ro-bind", str(host), str(host)]
         for name in ("ld.so.cache", "ld.so.conf", "localtime", "alternatives"):
             command += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+        # /tmp first: the course (and its virtual environment) may itself live under /tmp, as in a fresh
+        # clone made with mktemp; binds made after the tmpfs stay visible on top of it.
+        command += ["--size", str(limits.tmp_mb * MB), "--tmpfs", "/tmp", "--dir", WORK_DIR, "--chdir", WORK_DIR]
         for source, (_, dest) in zip(sources, binds, strict=True):
             command += ["--ro-bind", source, dest]
-        command += ["--size", str(limits.tmp_mb * MB), "--tmpfs", "/tmp", "--dir", WORK_DIR, "--chdir", WORK_DIR]
         command += ["--remount-ro", "/"]  # the root itself is a tmpfs of unbounded size: read-only
         for key, value in self._env().items():
             command += ["--setenv", key, value]
