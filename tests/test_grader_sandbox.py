@@ -217,3 +217,22 @@ def test_as_root_the_sandbox_drops_to_an_unprivileged_user(monkeypatch):
     assert command[:5] == ["unshare", "--mount", "--propagation", "private", "--"]
     assert "mount --bind" in command[-1] and "exec setpriv" in command[-1]
     sandbox.close()
+
+
+def test_a_read_only_bind_under_tmp_stays_visible(sandbox):
+    """A course cloned under /tmp (mktemp) must keep its virtual environment visible inside the sandbox."""
+    with tempfile.TemporaryDirectory() as folder:
+        os.chmod(folder, 0o755)
+        (Path(folder) / "inside.txt").write_text("visible")
+        os.chmod(Path(folder) / "inside.txt", 0o644)
+        result = run(sandbox, f"print(open({folder + '/inside.txt'!r}).read())")
+        assert "No such file" in result.log or result.log.strip() != "visible"  # not bound: not visible
+        with tempfile.TemporaryDirectory() as job:
+            os.chmod(job, 0o755)
+            script = Path(job) / "script.py"
+            script.write_text(f"print(open({folder + '/inside.txt'!r}).read())")
+            os.chmod(script, 0o644)
+            bound = sandbox.run_command(
+                [sys.executable, "-I", "-B", "/job/script.py"], binds=[(job, "/job"), (folder, folder)]
+            )
+        assert bound.log.strip() == "visible"
