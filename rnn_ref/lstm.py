@@ -172,19 +172,15 @@ def hidden_state(o, c):
 # --- shared by the step and the sequence -----------------------------------------------------
 
 
-def _gates_from_preactivation(a, out=None):
+def _gates_from_preactivation(a):
     """Apply the gate nonlinearities to a stacked pre-activation.
 
-    ``a`` (N, 4H) -> ``gates`` (N, 4H) holding ``i, f, g, o`` side by side:
-    sigmoid on the three gates, tanh on the candidate block.  With
-    ``out=a`` it works in place (each block is read before it is written).
+    ``a`` (N, 4H) -> ``i, f, g, o``, each (N, H) and contiguous: sigmoid on
+    the three gates, tanh on the candidate block.  (Working on contiguous
+    blocks is faster than writing the gates back into ``a`` in place.)
     """
     H = a.shape[-1] // 4
-    gates = np.empty_like(a) if out is None else out
-    sigmoid(a[..., : 2 * H], out=gates[..., : 2 * H])  # i, f
-    np.tanh(a[..., 2 * H : 3 * H], out=gates[..., 2 * H : 3 * H])  # g
-    sigmoid(a[..., 3 * H :], out=gates[..., 3 * H :])  # o
-    return gates
+    return sigmoid(a[:, :H]), sigmoid(a[:, H : 2 * H]), np.tanh(a[:, 2 * H : 3 * H]), sigmoid(a[:, 3 * H :])
 
 
 def _cell_backward(dh, dc, gates, c_prev, tanh_c, da):
@@ -258,10 +254,9 @@ def lstm_step_forward(x, h_prev, c_prev, params):
     x = dims.array("x", x, ("N", "D"))
     h_prev = dims.array("h_prev", h_prev, ("N", "H"))
     c_prev = dims.array("c_prev", c_prev, ("N", "H"))
-    H = dims.sizes["H"]
     a = x @ params["W_x"].T + h_prev @ params["W_h"].T + params["b"]  # (N, 4H)
-    gates = _gates_from_preactivation(a)
-    i, f, g, o = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H : 3 * H], gates[:, 3 * H :]
+    i, f, g, o = _gates_from_preactivation(a)
+    gates = np.concatenate([i, f, g, o], axis=1)  # (N, 4H), for the cache
     c = f * c_prev + i * g
     tanh_c = np.tanh(c)
     h = o * tanh_c
@@ -381,13 +376,9 @@ def lstm_forward(xs, h0, c0, params, mask=None, *, lengths=None):
     tanh_c = np.empty((T, N, H), dtype=xs.dtype)
     h_all[0], c_all[0] = h0, c0
     for t in range(T):
-        a = gates[t]  # (N, 4H): filled with the pre-activation, then turned into the gates in place
-        np.matmul(h_all[t], W_h.T, out=a)  # the recurrent part
-        a += a_x[t]  # plus the hoisted input part and the bias
-        _gates_from_preactivation(a, out=a)
-        i, f, g, o = (a[:, k * H : (k + 1) * H] for k in range(4))
-        c = f * c_all[t]
-        c += i * g
+        i, f, g, o = _gates_from_preactivation(a_x[t] + h_all[t] @ W_h.T)  # (N, H) each
+        gates[t] = np.concatenate([i, f, g, o], axis=1)  # kept for the backward pass and for plots
+        c = f * c_all[t] + i * g
         if mask is not None:  # a padded step carries the previous cell state
             c = np.where(mask[t][:, None], c, c_all[t])
         c_all[t + 1] = c
