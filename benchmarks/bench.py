@@ -133,6 +133,19 @@ def check_naive_agrees():
             np.testing.assert_allclose(grads_naive[key], grads[key], atol=1e-11, err_msg=f"{cell} {key}")
 
 
+def blas_kernel():
+    """Which BLAS and which CPU kernel NumPy runs, e.g. "openblas 0.3.31 (SkylakeX, 2 threads)"."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "BLAS kernel unknown (pip install threadpoolctl)"
+    blas = [info for info in threadpool_info() if info.get("user_api") == "blas"]
+    if not blas:
+        return "no BLAS found"
+    info = blas[0]
+    return f"{info['internal_api']} {info.get('version')} ({info.get('architecture')}, {info['num_threads']} threads)"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15, help="timed runs per implementation (median reported)")
@@ -188,7 +201,7 @@ def main(argv=None):
 
     print(
         f"Forward + backward, median of {repeats} interleaved runs; {threads} cores, {platform.machine()}, "
-        f"NumPy {np.__version__}" + (f", torch {torch.__version__}" if torch is not None else "")
+        f"NumPy {np.__version__} with {blas_kernel()}" + (f", torch {torch.__version__}" if torch is not None else "")
     )
     print(
         "large: T=100, N=64, D=128, H=256; small: T=20, N=8, D=16, H=32; "

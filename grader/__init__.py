@@ -1,7 +1,7 @@
 """Safe grading of the course's nbgrader submissions: sandboxed student code, a trusted judge.
 
 ``python -m grader grade ASSIGNMENT`` (``make grade A=ASSIGNMENT``) grades every
-submission into nbgrader's gradebook; see ``grader/README_SECTION.md``.
+submission into nbgrader's gradebook; see the "Grading safely" sections of the README and of book/instructors.md.
 
 =======================  ======================================================
 :mod:`grader.pipeline`   the batch: one student per worker, results saved in order
