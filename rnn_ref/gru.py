@@ -31,6 +31,7 @@ import numpy as np
 
 from ._checks import Dims
 from .activations import sigmoid
+from .lstm import _gate_preactivation  # the same affine map as the LSTM's gates, with the same checks
 from .masks import resolve_mask
 
 PARAM_SPECS = {"W_x": ("3H", "D"), "W_h": ("3H", "H"), "b": ("3H",)}
@@ -77,16 +78,6 @@ def _check_params(dims, params, reset_after):
 
 
 # --- one function per equation ---------------------------------------------------------------
-
-
-def _gate_preactivation(x, h_prev, W_x, W_h, b, name):
-    dims = Dims()
-    x = dims.array("x", x, ("N", "D"))
-    h_prev = dims.array("h_prev", h_prev, ("N", "H"))
-    W_x = dims.array(f"W_x{name}", W_x, ("H", "D"))
-    W_h = dims.array(f"W_h{name}", W_h, ("H", "H"))
-    b = dims.array(f"b_{name}", b, ("H",))
-    return x @ W_x.T + h_prev @ W_h.T + b  # (N, H)
 
 
 def reset_gate(x, h_prev, W_xr, W_hr, b_r):

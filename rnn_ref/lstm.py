@@ -29,7 +29,8 @@ GATES = ("i", "f", "g", "o")
 # --- one function per equation ---------------------------------------------------------------
 
 
-def _gate_args(x, h_prev, W_x, W_h, b, name):
+def _gate_preactivation(x, h_prev, W_x, W_h, b, name):
+    """Check the arrays of gate ``name`` and return ``W_x x + W_h h_prev + b`` (N, H); the GRU's gates use it too."""
     dims = Dims()
     x = dims.array("x", x, ("N", "D"))
     h_prev = dims.array("h_prev", h_prev, ("N", "H"))
@@ -58,7 +59,7 @@ def input_gate(x, h_prev, W_xi, W_hi, b_i):
     -----
     .. math:: i_t = \sigma(W_{xi} x_t + W_{hi} h_{t-1} + b_i)
     """
-    return sigmoid(_gate_args(x, h_prev, W_xi, W_hi, b_i, "i"))
+    return sigmoid(_gate_preactivation(x, h_prev, W_xi, W_hi, b_i, "i"))
 
 
 def forget_gate(x, h_prev, W_xf, W_hf, b_f):
@@ -80,7 +81,7 @@ def forget_gate(x, h_prev, W_xf, W_hf, b_f):
     -----
     .. math:: f_t = \sigma(W_{xf} x_t + W_{hf} h_{t-1} + b_f)
     """
-    return sigmoid(_gate_args(x, h_prev, W_xf, W_hf, b_f, "f"))
+    return sigmoid(_gate_preactivation(x, h_prev, W_xf, W_hf, b_f, "f"))
 
 
 def candidate(x, h_prev, W_xg, W_hg, b_g):
@@ -102,7 +103,7 @@ def candidate(x, h_prev, W_xg, W_hg, b_g):
     -----
     .. math:: g_t = \tanh(W_{xg} x_t + W_{hg} h_{t-1} + b_g)
     """
-    return np.tanh(_gate_args(x, h_prev, W_xg, W_hg, b_g, "g"))
+    return np.tanh(_gate_preactivation(x, h_prev, W_xg, W_hg, b_g, "g"))
 
 
 def output_gate(x, h_prev, W_xo, W_ho, b_o):
@@ -124,7 +125,7 @@ def output_gate(x, h_prev, W_xo, W_ho, b_o):
     -----
     .. math:: o_t = \sigma(W_{xo} x_t + W_{ho} h_{t-1} + b_o)
     """
-    return sigmoid(_gate_args(x, h_prev, W_xo, W_ho, b_o, "o"))
+    return sigmoid(_gate_preactivation(x, h_prev, W_xo, W_ho, b_o, "o"))
 
 
 def cell_state(f, c_prev, i, g):
