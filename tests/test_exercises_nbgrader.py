@@ -129,11 +129,21 @@ def test_nbgrader_validate_invert_finds_every_test_failing_on_the_release(course
 # --- autograde ----------------------------------------------------------------------------------------------
 
 
+# Known noise, allowed explicitly: when a kernel's channels close, pyzmq's event loop sometimes logs
+# "ERROR:tornado.general:Uncaught exception in ZMQStream callback" and a traceback (a race in jupyter_client's
+# shutdown, after the notebook has finished; the scores, checked by the tests below, are not affected).
+ZMQ_SHUTDOWN_NOISE = re.compile(
+    r"^ERROR:tornado\.general:Uncaught exception in ZMQStream callback\n(?:(?!\[).*\n?)*", re.MULTILINE
+)
+
+
 def test_autograde_and_feedback_run_without_error(course):
     for step in ("autograde", "feedback"):
         process = course[step]
         assert process.returncode == 0, process.stderr[-3000:]
-        assert "ERROR" not in process.stderr, process.stderr[-3000:]
+        stderr = ZMQ_SHUTDOWN_NOISE.sub("", process.stderr)
+        assert "ERROR" not in stderr, stderr[-3000:]
+        assert "Traceback" not in stderr, stderr[-3000:]
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
