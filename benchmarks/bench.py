@@ -53,7 +53,7 @@ def ours_bidirectional_fn(cell, params, xs, dhs, kwargs):
     dys = np.concatenate([dhs, dhs], axis=-1)
 
     def run():
-        _, cache = bidirectional.bidirectional_forward(cell, xs, params, params, **kwargs)
+        *_, cache = bidirectional.bidirectional_forward(cell, xs, params, params, **kwargs)
         bidirectional.bidirectional_backward(dys, cache)
 
     return run

@@ -4,6 +4,10 @@ Every chapter, exercise and grade of the course is computed with this package.
 It is written to be read: one cell per module, one function per equation, the
 names of the equations, NumPy the only dependency.
 
+It holds the reference and nothing else: it imports NumPy and the standard
+library only, never the exercise checks (:mod:`rnn_checks`, which build on it)
+nor the grader.
+
 Notation
 --------
 =========  ==================================================================

@@ -583,7 +583,7 @@ def _bi_forward(params, xs, mask, cell, merge):
     extra = sorted(k for k in params if k not in _HEAD and not k.startswith(("fwd.", "bwd.")))
     if extra:
         raise ValueError(f"params has keys {extra} that are neither 'fwd.*', 'bwd.*' nor the read-out")
-    ys, cache = bidirectional.bidirectional_forward(
+    ys, _, _, cache = bidirectional.bidirectional_forward(
         cell, xs, params_fwd, params_bwd, mask, merge, **_cell_kwargs(params_fwd)
     )
     return ys, cache
@@ -643,7 +643,7 @@ def bi_tagger_loss(params, xs, tags, mask=None, *, cell, merge="concat", loss_ma
     tags = _check_targets("tags", tags, ys.shape[:2], "(T, N)", logits.shape[-1], scored)
     loss, dlogits = losses.softmax_cross_entropy(logits, tags, scored)
     grads, dys = _head_backward(params, dlogits, ys)
-    _, grads_fwd, grads_bwd = bidirectional.bidirectional_backward(dys, cache)
+    _, _, _, grads_fwd, grads_bwd = bidirectional.bidirectional_backward(dys, cache)
     grads.update({f"fwd.{key}": g for key, g in grads_fwd.items()})
     grads.update({f"bwd.{key}": g for key, g in grads_bwd.items()})
     return loss, grads

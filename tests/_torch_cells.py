@@ -41,12 +41,19 @@ def step(torch, cell, x, state, P, reset_after=False):
     return (o * torch.tanh(c_new), c_new)
 
 
-def run(torch, cell, xs, P, reset_after=False):
-    """Outputs (T, N, H) of ``cell`` over ``xs`` (T, N, D) from zero states, with no mask."""
+def run(torch, cell, xs, P, reset_after=False, state0=None, final=False):
+    """Outputs (T, N, H) of ``cell`` over ``xs`` (T, N, D), with no mask.
+
+    ``state0`` is a tuple ``(h0,)`` or ``(h0, c0)`` (zeros when None); with ``final=True`` the
+    final state is returned too, as ``(outputs, state)``.
+    """
     N, H = xs.shape[1], P["W_h"].shape[1]
-    state = tuple(torch.zeros(N, H, dtype=xs.dtype) for _ in range(2 if cell in ("lstm", "peephole") else 1))
+    state = state0
+    if state is None:
+        state = tuple(torch.zeros(N, H, dtype=xs.dtype) for _ in range(2 if cell in ("lstm", "peephole") else 1))
     outputs = []
     for t in range(xs.shape[0]):
         state = step(torch, cell, xs[t], state, P, reset_after)
         outputs.append(state[0])
-    return torch.stack(outputs) if outputs else torch.zeros(0, N, H, dtype=xs.dtype)
+    hs = torch.stack(outputs) if outputs else torch.zeros(0, N, H, dtype=xs.dtype)
+    return (hs, state) if final else hs

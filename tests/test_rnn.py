@@ -635,3 +635,77 @@ def test_rnn_backward_bad_upstream_gradient_raises_naming_it(rnn_caches, argumen
     kwargs = {"dhs": np.zeros((BT, BN, BH)), "dh_last": None, argument: bad}
     call = lambda: rnn.rnn_backward(kwargs["dhs"], rnn_caches["sequence"], kwargs["dh_last"])  # noqa: E731
     expect_value_error(call, argument, *fragments)
+
+
+# --- the read-out (chapter 1) and the Jacobian norms (chapter 3) -------------------------------------------
+
+
+def test_output_layer_is_the_softmax_of_the_affine_read_out_against_torch(torch, rng):
+    hs = rng.standard_normal((4, 3, 5))
+    W_y, b_y = rng.standard_normal((6, 5)), rng.standard_normal(6)
+    p = rnn.output_layer(hs, W_y, b_y)
+    expected = torch.softmax(torch.tensor(hs) @ torch.tensor(W_y).T + torch.tensor(b_y), dim=-1).numpy()
+    np.testing.assert_allclose(p, expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(p.sum(axis=-1), 1.0, rtol=1e-12)
+    assert p.shape == (4, 3, 6) and (p > 0).all()
+
+
+def test_output_layer_is_stable_for_large_logits_and_keeps_the_dtype(rng):
+    hs = np.full((1, 2, 3), 100.0, dtype=np.float32)
+    W_y = np.array([[10.0, 0, 0], [0, 0, 0]], dtype=np.float32)
+    p = rnn.output_layer(hs, W_y, np.zeros(2, np.float32))
+    assert p.dtype == np.float32 and np.isfinite(p).all()
+    np.testing.assert_allclose(p[..., 0], 1.0)
+
+
+def test_output_layer_bad_shapes_are_named(rng):
+    hs = rng.standard_normal((2, 3, 4))
+    expect_value_error(lambda: rnn.output_layer(hs, rng.standard_normal((5, 3)), np.zeros(5)), "W_y")
+    expect_value_error(lambda: rnn.output_layer(hs, rng.standard_normal((5, 4)), np.zeros(4)), "b_y")
+    expect_value_error(lambda: rnn.output_layer(hs[0], rng.standard_normal((5, 4)), np.zeros(5)), "hs")
+
+
+def test_jacobian_norms_match_central_differences_of_the_forward(rng):
+    """||dh_t/dh_0||_2 per step and sequence, the Jacobian of each sequence built column by column."""
+    T_, N_, D_, H_ = 5, 2, 3, 4
+    params = random_params(rng, D_, H_, scale=0.8)
+    xs, h0 = rng.standard_normal((T_, N_, D_)), np.tanh(rng.standard_normal((N_, H_)))
+    norms = rnn.jacobian_norms(xs, h0, params)
+    assert norms.shape == (T_, N_)
+    eps = 1e-6
+    for n in range(N_):
+        J = np.empty((T_, H_, H_))  # J[t, :, k] = d h_{t+1} / d h0[n, k]
+        for k in range(H_):
+            up, down = h0.copy(), h0.copy()
+            up[n, k] += eps
+            down[n, k] -= eps
+            J[:, :, k] = (rnn.rnn_forward(xs, up, params)[0][:, n] - rnn.rnn_forward(xs, down, params)[0][:, n]) / (
+                2 * eps
+            )
+        np.testing.assert_allclose(norms[:, n], np.linalg.norm(J, ord=2, axis=(1, 2)), rtol=1e-6)
+
+
+def test_jacobian_norms_match_torch_autograd(torch, rng):
+    T_, D_, H_ = 6, 2, 3
+    params = random_params(rng, D_, H_, scale=0.9)
+    xs, h0 = rng.standard_normal((T_, 1, D_)), rng.standard_normal((1, H_)) * 0.3
+    W_x, W_h, b = (torch.tensor(params[k]) for k in ("W_x", "W_h", "b"))
+
+    def states(h):  # (H,) -> (T, H): every state of the one sequence
+        out = []
+        for t in range(T_):
+            h = torch.tanh(torch.tensor(xs[t, 0]) @ W_x.T + h @ W_h.T + b)
+            out.append(h)
+        return torch.stack(out)
+
+    J = torch.autograd.functional.jacobian(states, torch.tensor(h0[0])).numpy()  # (T, H, H)
+    np.testing.assert_allclose(rnn.jacobian_norms(xs, h0, params)[:, 0], np.linalg.norm(J, 2, axis=(1, 2)), rtol=1e-10)
+
+
+def test_jacobian_norms_of_a_linear_regime_are_the_norms_of_powers_of_W_h(rng):
+    """With zero input, bias and state, every tanh' is 1: dh_t/dh_0 = W_h^t exactly."""
+    H_ = 4
+    params = {"W_x": np.zeros((H_, 2)), "W_h": rng.standard_normal((H_, H_)), "b": np.zeros(H_)}
+    norms = rnn.jacobian_norms(np.zeros((5, 1, 2)), np.zeros((1, H_)), params)
+    powers = [np.linalg.norm(np.linalg.matrix_power(params["W_h"], t), 2) for t in range(1, 6)]
+    np.testing.assert_allclose(norms[:, 0], powers, rtol=1e-12)
