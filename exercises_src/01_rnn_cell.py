@@ -18,7 +18,7 @@
 # %% setup
 import numpy as np
 
-from rnn_ref import testing
+import rnn_checks
 
 # %% [markdown]
 # ## 1. One step (2 points)
@@ -28,7 +28,7 @@ from rnn_ref import testing
 # returns a cache (anything the backward pass of chapter 2 would need); it is not graded here.
 
 
-# %% solution id=rnn_step_forward
+# %% solution id="rnn_step_forward"
 def rnn_step_forward(x, h_prev, params):
     r"""One step of the vanilla RNN.
 
@@ -59,7 +59,7 @@ def rnn_step_forward(x, h_prev, params):
     ### END SOLUTION
 
 
-# %% test id=test_rnn_step_forward points=2
+# %% test id="test_rnn_step_forward" points=2
 """rnn_step_forward: a step worked out by hand, then random cases against the reference."""
 # Row 0: W_x x = (0.5, -0.5), W_h h_prev = (0.25, 0), b = (0.25, 0.5), so a = (1, 0).
 # Row 1: x = 0 and h_prev = 0, so a = b = (0.25, 0.5).
@@ -71,10 +71,10 @@ params = {
     "b": np.array([0.25, 0.5]),
 }
 h_by_hand = np.tanh(np.array([[1.0, 0.0], [0.25, 0.5]]))
-testing.check_example(rnn_step_forward, "rnn.rnn_step_forward", args=(x, h_prev, params), expected={"h": h_by_hand})
-testing.check(rnn_step_forward, "rnn.rnn_step_forward")
+rnn_checks.check_example(rnn_step_forward, "rnn.rnn_step_forward", args=(x, h_prev, params), expected={"h": h_by_hand})
+rnn_checks.check(rnn_step_forward, "rnn.rnn_step_forward")
 ### BEGIN HIDDEN TESTS
-testing.grade(rnn_step_forward, "rnn.rnn_step_forward")
+rnn_checks.grade(rnn_step_forward, "rnn.rnn_step_forward")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -86,7 +86,7 @@ testing.grade(rnn_step_forward, "rnn.rnn_step_forward")
 # `rnn_step_forward`. (The `mask` argument is for padded batches, chapter 7: ignore it here.)
 
 
-# %% solution id=rnn_forward
+# %% solution id="rnn_forward"
 def rnn_forward(xs, h0, params, mask=None):
     r"""Run the vanilla RNN over a whole sequence.
 
@@ -125,7 +125,7 @@ def rnn_forward(xs, h0, params, mask=None):
     ### END SOLUTION
 
 
-# %% test id=test_rnn_forward points=2
+# %% test id="test_rnn_forward" points=2
 """rnn_forward: two steps of a one-unit RNN worked out by hand, then random cases."""
 # D = H = 1, W_x = 1, W_h = 2, b = 0, h0 = 0 and inputs 1 then 0:
 # h_1 = tanh(1), h_2 = tanh(0 + 2 h_1).
@@ -134,15 +134,15 @@ h0 = np.zeros((1, 1))
 params = {"W_x": np.array([[1.0]]), "W_h": np.array([[2.0]]), "b": np.array([0.0])}
 h_1 = np.tanh(1.0)
 h_2 = np.tanh(2 * h_1)
-testing.check_example(
+rnn_checks.check_example(
     rnn_forward,
     "rnn.rnn_forward",
     args=(xs, h0, params),
     expected={"hs": np.array([[[h_1]], [[h_2]]]), "h_last": np.array([[h_2]])},
 )
-testing.check(rnn_forward, "rnn.rnn_forward")
+rnn_checks.check(rnn_forward, "rnn.rnn_forward")
 ### BEGIN HIDDEN TESTS
-testing.grade(rnn_forward, "rnn.rnn_forward")
+rnn_checks.grade(rnn_forward, "rnn.rnn_forward")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -154,7 +154,7 @@ testing.grade(rnn_forward, "rnn.rnn_forward")
 # logits before `np.exp` so that it cannot overflow.
 
 
-# %% solution id=output_layer
+# %% solution id="output_layer"
 def output_layer(hs, W_y, b_y):
     r"""Class probabilities of every step: a linear read-out, then a softmax.
 
@@ -181,7 +181,7 @@ def output_layer(hs, W_y, b_y):
     ### END SOLUTION
 
 
-# %% test id=test_output_layer points=2
+# %% test id="test_output_layer" points=2
 """output_layer: probabilities worked out by hand, then random cases."""
 # Step 0: h = 0, so the logits are b_y = log(1, 2, 3): p = (1, 2, 3) / 6.
 # Step 1: h = (1, 0) adds the first column of W_y, log 3, to the first logit: p = (3, 2, 3) / 8.
@@ -189,8 +189,8 @@ hs = np.array([[[0.0, 0.0]], [[1.0, 0.0]]])
 W_y = np.array([[np.log(3.0), 5.0], [0.0, -1.0], [0.0, 2.0]])
 b_y = np.log(np.array([1.0, 2.0, 3.0]))
 p_by_hand = np.array([[[1 / 6, 2 / 6, 3 / 6]], [[3 / 8, 2 / 8, 3 / 8]]])
-testing.check_example(output_layer, "extras.output_layer", args=(hs, W_y, b_y), expected={"p": p_by_hand})
-testing.check(output_layer, "extras.output_layer")
+rnn_checks.check_example(output_layer, "rnn.output_layer", args=(hs, W_y, b_y), expected={"p": p_by_hand})
+rnn_checks.check(output_layer, "rnn.output_layer")
 ### BEGIN HIDDEN TESTS
-testing.grade(output_layer, "extras.output_layer")
+rnn_checks.grade(output_layer, "rnn.output_layer")
 ### END HIDDEN TESTS

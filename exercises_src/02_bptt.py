@@ -20,7 +20,8 @@
 # %% setup
 import numpy as np
 
-from rnn_ref import gradcheck, testing
+import rnn_checks
+from rnn_ref import gradcheck
 from rnn_ref.rnn import RNNStepCache, rnn_forward, rnn_step_forward  # noqa: F401 (for your code)
 
 # %% [markdown]
@@ -31,7 +32,7 @@ from rnn_ref.rnn import RNNStepCache, rnn_forward, rnn_step_forward  # noqa: F40
 # $\delta a = \delta h \odot (1 - h^2)$, then one product per input of the matmuls.
 
 
-# %% solution id=rnn_step_backward
+# %% solution id="rnn_step_backward"
 def rnn_step_backward(dh, cache):
     r"""Backward pass of one RNN step.
 
@@ -66,7 +67,7 @@ def rnn_step_backward(dh, cache):
     ### END SOLUTION
 
 
-# %% test id=test_rnn_step_backward points=3
+# %% test id="test_rnn_step_backward" points=3
 """rnn_step_backward: a step worked out by hand, the gradient checker, then random cases."""
 # x @ W_x.T = 0 and h_prev @ W_h.T = 0, so a = b = (ln 2, ln 2) and h = tanh(ln 2) = 0.6:
 # 1 - h**2 = 0.64 and da = dh * 0.64 = (0.64, -1.28).
@@ -78,7 +79,7 @@ params = {
     "b": np.log(np.array([2.0, 2.0])),
 }
 _, cache = rnn_step_forward(x, h_prev, params)
-testing.check_example(
+rnn_checks.check_example(
     rnn_step_backward,
     "rnn.rnn_step_backward",
     args=(np.array([[1.0, -2.0]]), cache),
@@ -108,9 +109,9 @@ def step_loss(p):
 
 
 gradcheck.check_gradients(step_loss, {"x": x, "h_prev": h_prev, **params}, {"x": dx, "h_prev": dh_prev, **grads})
-testing.check(rnn_step_backward, "rnn.rnn_step_backward")
+rnn_checks.check(rnn_step_backward, "rnn.rnn_step_backward")
 ### BEGIN HIDDEN TESTS
-testing.grade(rnn_step_backward, "rnn.rnn_step_backward")
+rnn_checks.grade(rnn_step_backward, "rnn.rnn_step_backward")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -128,7 +129,7 @@ testing.grade(rnn_step_backward, "rnn.rnn_step_backward")
 # with an `RNNStepCache(x, h_prev, h, params)` built from the sequence's cache.
 
 
-# %% solution id=rnn_backward
+# %% solution id="rnn_backward"
 def rnn_backward(dhs, cache, dh_last=None):
     r"""Backpropagation through time for ``rnn_forward``.
 
@@ -163,7 +164,7 @@ def rnn_backward(dhs, cache, dh_last=None):
     ### END SOLUTION
 
 
-# %% test id=test_rnn_backward points=4
+# %% test id="test_rnn_backward" points=4
 """rnn_backward: two steps of a one-unit RNN worked out by hand, then random cases."""
 # W_x = 1, W_h = 0.5, b = 0, h0 = 0, inputs 1, 1 and dhs = 1, 1 (no dh_last):
 # forward: h_1 = tanh(1), h_2 = tanh(1 + 0.5 h_1);
@@ -175,7 +176,7 @@ h_1 = np.tanh(1.0)
 h_2 = np.tanh(1.0 + 0.5 * h_1)
 da_2 = 1 - h_2**2
 da_1 = (1 + 0.5 * da_2) * (1 - h_1**2)
-testing.check_example(
+rnn_checks.check_example(
     rnn_backward,
     "rnn.rnn_backward",
     args=(np.ones((2, 1, 1)), cache),
@@ -185,16 +186,16 @@ testing.check_example(
         "grads": {"W_x": np.array([[da_1 + da_2]]), "W_h": np.array([[da_2 * h_1]]), "b": np.array([da_1 + da_2])},
     },
 )
-testing.check(rnn_backward, "rnn.rnn_backward")
+rnn_checks.check(rnn_backward, "rnn.rnn_backward")
 ### BEGIN HIDDEN TESTS
-testing.grade(rnn_backward, "rnn.rnn_backward")
+rnn_checks.grade(rnn_backward, "rnn.rnn_backward")
 ### END HIDDEN TESTS
 
 # %% [markdown]
 # **Try it (not graded).** Check your whole BPTT with the gradient checker, as in the test of
 # task 1: the loss below has `dL/dhs = dhs` and `dL/dh_last = dh_last`.
 
-# %% code id=try_gradient_check
+# %% code id="try_gradient_check"
 rng = np.random.default_rng(0)
 xs, h0 = rng.standard_normal((4, 2, 3)), np.tanh(rng.standard_normal((2, 5)))
 params = {"W_x": rng.standard_normal((5, 3)) / 2, "W_h": rng.standard_normal((5, 5)) / 2, "b": rng.standard_normal(5)}
@@ -225,7 +226,7 @@ print(gradcheck.check_gradients(sequence_loss, {"xs": xs, "h0": h0, **params}, {
 # `rnn_forward` for each window and your `rnn_backward`.
 
 
-# %% solution id=truncated_bptt
+# %% solution id="truncated_bptt"
 def truncated_bptt(cell, xs, state0, params, dhs, k, mask=None, dstate_last=None):
     r"""Gradients of truncated BPTT with windows of ``k`` steps.
 
@@ -275,7 +276,7 @@ def truncated_bptt(cell, xs, state0, params, dhs, k, mask=None, dstate_last=None
     ### END SOLUTION
 
 
-# %% test id=test_truncated_bptt points=3
+# %% test id="test_truncated_bptt" points=3
 """truncated_bptt: the two-step RNN of task 2 with windows of one step, then random cases."""
 # W_x = 1, W_h = 0.5, b = 0, h0 = 0, inputs 1, 1 and dhs = 1, 1, windows of k = 1 step.
 # The forward pass is unchanged: h_1 = tanh(1), h_2 = tanh(1 + 0.5 h_1).
@@ -286,7 +287,7 @@ h_1 = np.tanh(1.0)
 h_2 = np.tanh(1.0 + 0.5 * h_1)
 da_2 = 1 - h_2**2
 da_1 = 1 - h_1**2
-testing.check_example(
+rnn_checks.check_example(
     truncated_bptt,
     "tbptt.truncated_bptt",
     args=("rnn", np.ones((2, 1, 1)), (np.zeros((1, 1)),), params, np.ones((2, 1, 1)), 1),
@@ -296,7 +297,7 @@ testing.check_example(
         "grads": {"W_x": np.array([[da_1 + da_2]]), "W_h": np.array([[da_2 * h_1]]), "b": np.array([da_1 + da_2])},
     },
 )
-testing.check(truncated_bptt, "tbptt.truncated_bptt")
+rnn_checks.check(truncated_bptt, "tbptt.truncated_bptt")
 ### BEGIN HIDDEN TESTS
-testing.grade(truncated_bptt, "tbptt.truncated_bptt")
+rnn_checks.grade(truncated_bptt, "tbptt.truncated_bptt")
 ### END HIDDEN TESTS

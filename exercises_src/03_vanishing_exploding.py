@@ -12,7 +12,7 @@
 # %% setup
 import numpy as np
 
-from rnn_ref import testing
+import rnn_checks
 from rnn_ref.rnn import rnn_forward  # noqa: F401 (for your code)
 
 # %% [markdown]
@@ -25,7 +25,7 @@ from rnn_ref.rnn import rnn_forward  # noqa: F401 (for your code)
 # `np.linalg.norm(P, ord=2, axis=(1, 2))`) after every step.
 
 
-# %% solution id=jacobian_norms
+# %% solution id="jacobian_norms"
 def jacobian_norms(xs, h0, params):
     r"""Spectral norm of :math:`\partial h_t / \partial h_0` for every step and sequence.
 
@@ -61,20 +61,20 @@ def jacobian_norms(xs, h0, params):
     ### END SOLUTION
 
 
-# %% test id=test_jacobian_norms points=3
+# %% test id="test_jacobian_norms" points=3
 """jacobian_norms: a case worked out by hand, then random cases against the reference."""
 # With W_x = 0 and b = 0 the state stays at h0 = 0, so tanh' = 1 and every J_t is W_h:
 # the norm after t steps is that of W_h**t. For W_h = diag(0.5, 2) it is 2**t.
 params = {"W_x": np.zeros((2, 1)), "W_h": np.diag([0.5, 2.0]), "b": np.zeros(2)}
-testing.check_example(
+rnn_checks.check_example(
     jacobian_norms,
-    "extras.jacobian_norms",
+    "rnn.jacobian_norms",
     args=(np.ones((3, 1, 1)), np.zeros((1, 2)), params),
     expected={"norms": [[2.0], [4.0], [8.0]]},
 )
-testing.check(jacobian_norms, "extras.jacobian_norms")
+rnn_checks.check(jacobian_norms, "rnn.jacobian_norms")
 ### BEGIN HIDDEN TESTS
-testing.grade(jacobian_norms, "extras.jacobian_norms")
+rnn_checks.grade(jacobian_norms, "rnn.jacobian_norms")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -87,7 +87,7 @@ testing.grade(jacobian_norms, "extras.jacobian_norms")
 # modify the ones you are given) and the norm measured **before** clipping.
 
 
-# %% solution id=clip_grad_norm
+# %% solution id="clip_grad_norm"
 def clip_grad_norm(grads, max_norm):
     r"""Rescale all gradients together so that their global L2 norm is at most ``max_norm``.
 
@@ -118,20 +118,20 @@ def clip_grad_norm(grads, max_norm):
     ### END SOLUTION
 
 
-# %% test id=test_clip_grad_norm points=2
+# %% test id="test_clip_grad_norm" points=2
 """clip_grad_norm: a 3-4-12 triangle by hand, then random cases against the reference."""
 # The global norm of (3, 4) and (12,) is sqrt(9 + 16 + 144) = 13; clipping to 6.5 halves everything.
 grads = {"W": np.array([[3.0, 4.0]]), "b": np.array([12.0])}
 half = 6.5 / (13 + 1e-6)
-testing.check_example(
+rnn_checks.check_example(
     clip_grad_norm,
     "clip.clip_grad_norm",
     args=(grads, 6.5),
     expected={"clipped": {"W": [[3 * half, 4 * half]], "b": [12 * half]}, "total_norm": 13.0},
 )
-testing.check(clip_grad_norm, "clip.clip_grad_norm")
+rnn_checks.check(clip_grad_norm, "clip.clip_grad_norm")
 ### BEGIN HIDDEN TESTS
-testing.grade(clip_grad_norm, "clip.clip_grad_norm")
+rnn_checks.grade(clip_grad_norm, "clip.clip_grad_norm")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -141,7 +141,7 @@ testing.grade(clip_grad_norm, "clip.clip_grad_norm")
 # but it changes the direction of the update. Return new arrays.
 
 
-# %% solution id=clip_grad_value
+# %% solution id="clip_grad_value"
 def clip_grad_value(grads, clip_value):
     r"""Clamp every gradient entry to ``[-clip_value, clip_value]``.
 
@@ -166,16 +166,16 @@ def clip_grad_value(grads, clip_value):
     ### END SOLUTION
 
 
-# %% test id=test_clip_grad_value points=1
+# %% test id="test_clip_grad_value" points=1
 """clip_grad_value: values clamped to [-1, 1] by hand, then random cases against the reference."""
 grads = {"W": np.array([[-3.0, 0.5], [1.0, 2.0]]), "b": np.array([-0.25])}
-testing.check_example(
+rnn_checks.check_example(
     clip_grad_value,
     "clip.clip_grad_value",
     args=(grads, 1.0),
     expected={"clipped": {"W": [[-1.0, 0.5], [1.0, 1.0]], "b": [-0.25]}},
 )
-testing.check(clip_grad_value, "clip.clip_grad_value")
+rnn_checks.check(clip_grad_value, "clip.clip_grad_value")
 ### BEGIN HIDDEN TESTS
-testing.grade(clip_grad_value, "clip.clip_grad_value")
+rnn_checks.grade(clip_grad_value, "clip.clip_grad_value")
 ### END HIDDEN TESTS

@@ -25,7 +25,7 @@
 # %% setup
 import numpy as np
 
-from rnn_ref import testing
+import rnn_checks
 from rnn_ref.activations import sigmoid  # noqa: F401 (for your code)
 
 # %% [markdown]
@@ -36,7 +36,7 @@ from rnn_ref.activations import sigmoid  # noqa: F401 (for your code)
 # the candidate `g` what could be written, the output gate `o` how much of the cell is shown.
 
 
-# %% solution id=lstm_input_gate
+# %% solution id="lstm_input_gate"
 def input_gate(x, h_prev, W_xi, W_hi, b_i):
     r"""Input gate.
 
@@ -61,21 +61,21 @@ def input_gate(x, h_prev, W_xi, W_hi, b_i):
     ### END SOLUTION
 
 
-# %% test id=test_lstm_input_gate points=1
+# %% test id="test_lstm_input_gate" points=1
 """input_gate: a case worked out by hand, then random cases against the reference."""
 # For every gate below: W_x x = (1, -1) and W_h h_prev = (0, 1), so W_x x + W_h h_prev = (1, 0);
 # the bias then sets the pre-activation. sigmoid(ln 3) = 3/4, sigmoid(0) = 1/2, sigmoid(-ln 3) = 1/4.
 x, h_prev = np.array([[2.0, 1.0]]), np.array([[1.0, 0.0]])
 W_x, W_h = np.array([[0.5, 0.0], [0.0, -1.0]]), np.array([[0.0, 2.0], [1.0, 0.0]])
 b_i = np.array([np.log(3) - 1, -np.log(3)])  # pre-activation (ln 3, -ln 3)
-testing.check_example(input_gate, "lstm.input_gate", args=(x, h_prev, W_x, W_h, b_i), expected={"i": [[0.75, 0.25]]})
-testing.check(input_gate, "lstm.input_gate")
+rnn_checks.check_example(input_gate, "lstm.input_gate", args=(x, h_prev, W_x, W_h, b_i), expected={"i": [[0.75, 0.25]]})
+rnn_checks.check(input_gate, "lstm.input_gate")
 ### BEGIN HIDDEN TESTS
-testing.grade(input_gate, "lstm.input_gate")
+rnn_checks.grade(input_gate, "lstm.input_gate")
 ### END HIDDEN TESTS
 
 
-# %% solution id=lstm_forget_gate
+# %% solution id="lstm_forget_gate"
 def forget_gate(x, h_prev, W_xf, W_hf, b_f):
     r"""Forget gate.
 
@@ -100,19 +100,21 @@ def forget_gate(x, h_prev, W_xf, W_hf, b_f):
     ### END SOLUTION
 
 
-# %% test id=test_lstm_forget_gate points=1
+# %% test id="test_lstm_forget_gate" points=1
 """forget_gate: a case worked out by hand, then random cases against the reference."""
 x, h_prev = np.array([[2.0, 1.0]]), np.array([[1.0, 0.0]])
 W_x, W_h = np.array([[0.5, 0.0], [0.0, -1.0]]), np.array([[0.0, 2.0], [1.0, 0.0]])
 b_f = np.array([-1.0, np.log(3)])  # pre-activation (0, ln 3)
-testing.check_example(forget_gate, "lstm.forget_gate", args=(x, h_prev, W_x, W_h, b_f), expected={"f": [[0.5, 0.75]]})
-testing.check(forget_gate, "lstm.forget_gate")
+rnn_checks.check_example(
+    forget_gate, "lstm.forget_gate", args=(x, h_prev, W_x, W_h, b_f), expected={"f": [[0.5, 0.75]]}
+)
+rnn_checks.check(forget_gate, "lstm.forget_gate")
 ### BEGIN HIDDEN TESTS
-testing.grade(forget_gate, "lstm.forget_gate")
+rnn_checks.grade(forget_gate, "lstm.forget_gate")
 ### END HIDDEN TESTS
 
 
-# %% solution id=lstm_candidate
+# %% solution id="lstm_candidate"
 def candidate(x, h_prev, W_xg, W_hg, b_g):
     r"""Candidate cell values (often written :math:`\tilde c_t`).
 
@@ -137,20 +139,20 @@ def candidate(x, h_prev, W_xg, W_hg, b_g):
     ### END SOLUTION
 
 
-# %% test id=test_lstm_candidate points=1
+# %% test id="test_lstm_candidate" points=1
 """candidate: a case worked out by hand, then random cases against the reference."""
 # tanh(ln 2) = (2 - 1/2) / (2 + 1/2) = 0.6 and tanh(0) = 0.
 x, h_prev = np.array([[2.0, 1.0]]), np.array([[1.0, 0.0]])
 W_x, W_h = np.array([[0.5, 0.0], [0.0, -1.0]]), np.array([[0.0, 2.0], [1.0, 0.0]])
 b_g = np.array([np.log(2) - 1, 0.0])  # pre-activation (ln 2, 0)
-testing.check_example(candidate, "lstm.candidate", args=(x, h_prev, W_x, W_h, b_g), expected={"g": [[0.6, 0.0]]})
-testing.check(candidate, "lstm.candidate")
+rnn_checks.check_example(candidate, "lstm.candidate", args=(x, h_prev, W_x, W_h, b_g), expected={"g": [[0.6, 0.0]]})
+rnn_checks.check(candidate, "lstm.candidate")
 ### BEGIN HIDDEN TESTS
-testing.grade(candidate, "lstm.candidate")
+rnn_checks.grade(candidate, "lstm.candidate")
 ### END HIDDEN TESTS
 
 
-# %% solution id=lstm_output_gate
+# %% solution id="lstm_output_gate"
 def output_gate(x, h_prev, W_xo, W_ho, b_o):
     r"""Output gate.
 
@@ -175,15 +177,17 @@ def output_gate(x, h_prev, W_xo, W_ho, b_o):
     ### END SOLUTION
 
 
-# %% test id=test_lstm_output_gate points=1
+# %% test id="test_lstm_output_gate" points=1
 """output_gate: a case worked out by hand, then random cases against the reference."""
 x, h_prev = np.array([[2.0, 1.0]]), np.array([[1.0, 0.0]])
 W_x, W_h = np.array([[0.5, 0.0], [0.0, -1.0]]), np.array([[0.0, 2.0], [1.0, 0.0]])
 b_o = np.array([-1 - np.log(3), 0.0])  # pre-activation (-ln 3, 0)
-testing.check_example(output_gate, "lstm.output_gate", args=(x, h_prev, W_x, W_h, b_o), expected={"o": [[0.25, 0.5]]})
-testing.check(output_gate, "lstm.output_gate")
+rnn_checks.check_example(
+    output_gate, "lstm.output_gate", args=(x, h_prev, W_x, W_h, b_o), expected={"o": [[0.25, 0.5]]}
+)
+rnn_checks.check(output_gate, "lstm.output_gate")
 ### BEGIN HIDDEN TESTS
-testing.grade(output_gate, "lstm.output_gate")
+rnn_checks.grade(output_gate, "lstm.output_gate")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -194,7 +198,7 @@ testing.grade(output_gate, "lstm.output_gate")
 # output gate.
 
 
-# %% solution id=lstm_cell_state
+# %% solution id="lstm_cell_state"
 def cell_state(f, c_prev, i, g):
     r"""New cell state.
 
@@ -215,18 +219,18 @@ def cell_state(f, c_prev, i, g):
     ### END SOLUTION
 
 
-# %% test id=test_lstm_cell_state points=1
+# %% test id="test_lstm_cell_state" points=1
 """cell_state: (0.5 * 2 + 0.75 * 0.6, 0.75 * -4 + 0.25 * -0.8) = (1.45, -3.2), then random cases."""
 f, c_prev, i, g = [[0.5, 0.75]], [[2.0, -4.0]], [[0.75, 0.25]], [[0.6, -0.8]]
 args = tuple(np.array(a) for a in (f, c_prev, i, g))
-testing.check_example(cell_state, "lstm.cell_state", args=args, expected={"c": [[1.45, -3.2]]})
-testing.check(cell_state, "lstm.cell_state")
+rnn_checks.check_example(cell_state, "lstm.cell_state", args=args, expected={"c": [[1.45, -3.2]]})
+rnn_checks.check(cell_state, "lstm.cell_state")
 ### BEGIN HIDDEN TESTS
-testing.grade(cell_state, "lstm.cell_state")
+rnn_checks.grade(cell_state, "lstm.cell_state")
 ### END HIDDEN TESTS
 
 
-# %% solution id=lstm_hidden_state
+# %% solution id="lstm_hidden_state"
 def hidden_state(o, c):
     r"""New hidden state.
 
@@ -247,13 +251,13 @@ def hidden_state(o, c):
     ### END SOLUTION
 
 
-# %% test id=test_lstm_hidden_state points=1
+# %% test id="test_lstm_hidden_state" points=1
 """hidden_state: tanh(ln 2) = 0.6 and tanh(-ln 3) = -0.8, so h = (0.25 * 0.6, 0.5 * -0.8), then random cases."""
 o, c = np.array([[0.25, 0.5]]), np.array([[np.log(2), -np.log(3)]])
-testing.check_example(hidden_state, "lstm.hidden_state", args=(o, c), expected={"h": [[0.15, -0.4]]})
-testing.check(hidden_state, "lstm.hidden_state")
+rnn_checks.check_example(hidden_state, "lstm.hidden_state", args=(o, c), expected={"h": [[0.15, -0.4]]})
+rnn_checks.check(hidden_state, "lstm.hidden_state")
 ### BEGIN HIDDEN TESTS
-testing.grade(hidden_state, "lstm.hidden_state")
+rnn_checks.grade(hidden_state, "lstm.hidden_state")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -265,7 +269,7 @@ testing.grade(hidden_state, "lstm.hidden_state")
 # functions above (with the matching rows of the weights) or write the equations inline.
 
 
-# %% solution id=lstm_step_forward
+# %% solution id="lstm_step_forward"
 def lstm_step_forward(x, h_prev, c_prev, params):
     r"""One LSTM step.
 
@@ -295,7 +299,7 @@ def lstm_step_forward(x, h_prev, c_prev, params):
     ### END SOLUTION
 
 
-# %% test id=test_lstm_step_forward points=2
+# %% test id="test_lstm_step_forward" points=2
 """lstm_step_forward: a step worked out by hand, then random cases against the reference."""
 # All weights are zero, so each gate is its bias: i = sigmoid(ln 3) = 0.75, f = sigmoid(0) = 0.5,
 # g = tanh(+-ln 2) = +-0.6, o = sigmoid(+-ln 3) = 0.75 or 0.25. With c_prev = (2, -2):
@@ -307,15 +311,15 @@ params = {
     "b": np.array([ln3, ln3, 0.0, 0.0, ln2, -ln2, ln3, -ln3]),  # i, f, g, o
 }
 x, h_prev, c_prev = np.ones((1, 3)), np.ones((1, 2)), np.array([[2.0, -2.0]])
-testing.check_example(
+rnn_checks.check_example(
     lstm_step_forward,
     "lstm.lstm_step_forward",
     args=(x, h_prev, c_prev, params),
     expected={"c": [[1.45, -1.45]], "h": [[0.75 * np.tanh(1.45), 0.25 * np.tanh(-1.45)]]},
 )
-testing.check(lstm_step_forward, "lstm.lstm_step_forward")
+rnn_checks.check(lstm_step_forward, "lstm.lstm_step_forward")
 ### BEGIN HIDDEN TESTS
-testing.grade(lstm_step_forward, "lstm.lstm_step_forward")
+rnn_checks.grade(lstm_step_forward, "lstm.lstm_step_forward")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -326,7 +330,7 @@ testing.grade(lstm_step_forward, "lstm.lstm_step_forward")
 # `h` and `c`. (The `mask` argument is for padded batches, chapter 7: ignore it here.)
 
 
-# %% solution id=lstm_forward
+# %% solution id="lstm_forward"
 def lstm_forward(xs, h0, c0, params, mask=None):
     r"""Run the LSTM over a whole sequence.
 
@@ -359,19 +363,19 @@ def lstm_forward(xs, h0, c0, params, mask=None):
     ### END SOLUTION
 
 
-# %% test id=test_lstm_forward points=2
+# %% test id="test_lstm_forward" points=2
 """lstm_forward: two steps worked out by hand, then random cases against the reference."""
 # One unit, zero weights: every step has i = 0.75, f = 0.5, g = 0.6 and o = 0.75.
 # From c0 = 0: c_1 = 0.75 * 0.6 = 0.45, c_2 = 0.5 * 0.45 + 0.45 = 0.675, h_t = 0.75 * tanh(c_t).
 params = {"W_x": np.zeros((4, 1)), "W_h": np.zeros((4, 1)), "b": np.array([np.log(3), 0.0, np.log(2), np.log(3)])}
 h_1, h_2 = 0.75 * np.tanh(0.45), 0.75 * np.tanh(0.675)
-testing.check_example(
+rnn_checks.check_example(
     lstm_forward,
     "lstm.lstm_forward",
     args=(np.ones((2, 1, 1)), np.zeros((1, 1)), np.zeros((1, 1)), params),
     expected={"hs": [[[h_1]], [[h_2]]], "h_last": [[h_2]], "c_last": [[0.675]]},
 )
-testing.check(lstm_forward, "lstm.lstm_forward")
+rnn_checks.check(lstm_forward, "lstm.lstm_forward")
 ### BEGIN HIDDEN TESTS
-testing.grade(lstm_forward, "lstm.lstm_forward")
+rnn_checks.grade(lstm_forward, "lstm.lstm_forward")
 ### END HIDDEN TESTS

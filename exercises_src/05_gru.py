@@ -26,7 +26,7 @@
 # %% setup
 import numpy as np
 
-from rnn_ref import testing
+import rnn_checks
 from rnn_ref.activations import sigmoid  # noqa: F401 (for your code)
 
 # %% [markdown]
@@ -35,7 +35,7 @@ from rnn_ref.activations import sigmoid  # noqa: F401 (for your code)
 # On the gates of the GRU, see [chapter 5](../../book/05_gru.md).
 
 
-# %% solution id=gru_reset_gate
+# %% solution id="gru_reset_gate"
 def reset_gate(x, h_prev, W_xr, W_hr, b_r):
     r"""Reset gate: how much of the previous state the candidate may see.
 
@@ -60,20 +60,20 @@ def reset_gate(x, h_prev, W_xr, W_hr, b_r):
     ### END SOLUTION
 
 
-# %% test id=test_gru_reset_gate points=1
+# %% test id="test_gru_reset_gate" points=1
 """reset_gate: a case worked out by hand, then random cases against the reference."""
 # W_x x = (1, -1) and W_h h_prev = (0, 1), so W_x x + W_h h_prev = (1, 0); the bias sets the rest.
 x, h_prev = np.array([[2.0, 1.0]]), np.array([[1.0, 0.0]])
 W_x, W_h = np.array([[0.5, 0.0], [0.0, -1.0]]), np.array([[0.0, 2.0], [1.0, 0.0]])
 b_r = np.array([np.log(3) - 1, 0.0])  # pre-activation (ln 3, 0): sigmoid gives (3/4, 1/2)
-testing.check_example(reset_gate, "gru.reset_gate", args=(x, h_prev, W_x, W_h, b_r), expected={"r": [[0.75, 0.5]]})
-testing.check(reset_gate, "gru.reset_gate")
+rnn_checks.check_example(reset_gate, "gru.reset_gate", args=(x, h_prev, W_x, W_h, b_r), expected={"r": [[0.75, 0.5]]})
+rnn_checks.check(reset_gate, "gru.reset_gate")
 ### BEGIN HIDDEN TESTS
-testing.grade(reset_gate, "gru.reset_gate")
+rnn_checks.grade(reset_gate, "gru.reset_gate")
 ### END HIDDEN TESTS
 
 
-# %% solution id=gru_update_gate
+# %% solution id="gru_update_gate"
 def update_gate(x, h_prev, W_xz, W_hz, b_z):
     r"""Update gate: how much of the previous state is kept.
 
@@ -98,15 +98,17 @@ def update_gate(x, h_prev, W_xz, W_hz, b_z):
     ### END SOLUTION
 
 
-# %% test id=test_gru_update_gate points=1
+# %% test id="test_gru_update_gate" points=1
 """update_gate: a case worked out by hand, then random cases against the reference."""
 x, h_prev = np.array([[2.0, 1.0]]), np.array([[1.0, 0.0]])
 W_x, W_h = np.array([[0.5, 0.0], [0.0, -1.0]]), np.array([[0.0, 2.0], [1.0, 0.0]])
 b_z = np.array([-1 - np.log(3), np.log(3)])  # pre-activation (-ln 3, ln 3): sigmoid gives (1/4, 3/4)
-testing.check_example(update_gate, "gru.update_gate", args=(x, h_prev, W_x, W_h, b_z), expected={"z": [[0.25, 0.75]]})
-testing.check(update_gate, "gru.update_gate")
+rnn_checks.check_example(
+    update_gate, "gru.update_gate", args=(x, h_prev, W_x, W_h, b_z), expected={"z": [[0.25, 0.75]]}
+)
+rnn_checks.check(update_gate, "gru.update_gate")
 ### BEGIN HIDDEN TESTS
-testing.grade(update_gate, "gru.update_gate")
+rnn_checks.grade(update_gate, "gru.update_gate")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -118,7 +120,7 @@ testing.grade(update_gate, "gru.update_gate")
 # The two agree only when `b_hn = 0` and `W_hn` is diagonal.
 
 
-# %% solution id=gru_candidate
+# %% solution id="gru_candidate"
 def candidate(x, h_prev, r, W_xn, W_hn, b_n, b_hn=None, *, reset_after=False):
     r"""Candidate state, in either variant.
 
@@ -155,7 +157,7 @@ def candidate(x, h_prev, r, W_xn, W_hn, b_n, b_hn=None, *, reset_after=False):
     ### END SOLUTION
 
 
-# %% test id=test_gru_candidate points=3
+# %% test id="test_gru_candidate" points=3
 """candidate: both variants worked out by hand, then random cases against the reference."""
 # x = 0, h_prev = (1, 1), r = (1/2, 1), W_hn = [[1, 1], [0, 0]] and b_n = 0.
 # Textbook: W_hn (r * h_prev) = (1/2 + 1, 0), so n = tanh(1.5, 0).
@@ -163,23 +165,23 @@ def candidate(x, h_prev, r, W_xn, W_hn, b_n, b_hn=None, *, reset_after=False):
 # so n = tanh(1.25, ln 2) = (tanh 1.25, 0.6).
 x, h_prev, r = np.zeros((1, 1)), np.ones((1, 2)), np.array([[0.5, 1.0]])
 W_xn, W_hn, b_n = np.ones((2, 1)), np.array([[1.0, 1.0], [0.0, 0.0]]), np.zeros(2)
-testing.check_example(
+rnn_checks.check_example(
     candidate,
     "gru.candidate",
     args=(x, h_prev, r, W_xn, W_hn, b_n),
     kwargs={"reset_after": False},
     expected={"n": [[np.tanh(1.5), 0.0]]},
 )
-testing.check_example(
+rnn_checks.check_example(
     candidate,
     "gru.candidate",
     args=(x, h_prev, r, W_xn, W_hn, b_n, np.array([0.5, np.log(2)])),
     kwargs={"reset_after": True},
     expected={"n": [[np.tanh(1.25), 0.6]]},
 )
-testing.check(candidate, "gru.candidate")
+rnn_checks.check(candidate, "gru.candidate")
 ### BEGIN HIDDEN TESTS
-testing.grade(candidate, "gru.candidate")
+rnn_checks.grade(candidate, "gru.candidate")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -188,7 +190,7 @@ testing.grade(candidate, "gru.candidate")
 # On interpolating between old and new, see [chapter 5](../../book/05_gru.md).
 
 
-# %% solution id=gru_hidden_state
+# %% solution id="gru_hidden_state"
 def hidden_state(z, n, h_prev):
     r"""New hidden state: a gate-weighted mix of the old state and the candidate.
 
@@ -209,13 +211,13 @@ def hidden_state(z, n, h_prev):
     ### END SOLUTION
 
 
-# %% test id=test_gru_hidden_state points=1
+# %% test id="test_gru_hidden_state" points=1
 """hidden_state: z = (1/4, 1) mixes h_prev = (1, 1) and n = (-1, 0.5): (1/4 - 3/4, 1), then random cases."""
 args = (np.array([[0.25, 1.0]]), np.array([[-1.0, 0.5]]), np.array([[1.0, 1.0]]))
-testing.check_example(hidden_state, "gru.hidden_state", args=args, expected={"h": [[-0.5, 1.0]]})
-testing.check(hidden_state, "gru.hidden_state")
+rnn_checks.check_example(hidden_state, "gru.hidden_state", args=args, expected={"h": [[-0.5, 1.0]]})
+rnn_checks.check(hidden_state, "gru.hidden_state")
 ### BEGIN HIDDEN TESTS
-testing.grade(hidden_state, "gru.hidden_state")
+rnn_checks.grade(hidden_state, "gru.hidden_state")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -226,7 +228,7 @@ testing.grade(hidden_state, "gru.hidden_state")
 # with the matching rows of `W_h`. You may call your functions above.
 
 
-# %% solution id=gru_step_forward
+# %% solution id="gru_step_forward"
 def gru_step_forward(x, h_prev, params, *, reset_after=False):
     r"""One GRU step.
 
@@ -256,17 +258,17 @@ def gru_step_forward(x, h_prev, params, *, reset_after=False):
     ### END SOLUTION
 
 
-# %% test id=test_gru_step_forward points=2
+# %% test id="test_gru_step_forward" points=2
 """gru_step_forward: a step worked out by hand, then random cases against the reference."""
 # All weights zero: r = sigmoid(0) = 1/2, z = sigmoid(ln 3) = 3/4, n = tanh(ln 2) = 0.6 in both
 # variants (b_hn = 0), so h = 0.75 * h_prev + 0.25 * 0.6.
 params = {"W_x": np.zeros((6, 1)), "W_h": np.zeros((6, 2)), "b": np.log([1.0, 1.0, 3.0, 3.0, 2.0, 2.0])}
 h_prev = np.array([[1.0, -1.0]])
 expected = {"h": [[0.75 + 0.15, -0.75 + 0.15]]}
-testing.check_example(
+rnn_checks.check_example(
     gru_step_forward, "gru.gru_step_forward", args=(np.ones((1, 1)), h_prev, params), expected=expected
 )
-testing.check(gru_step_forward, "gru.gru_step_forward")
+rnn_checks.check(gru_step_forward, "gru.gru_step_forward")
 ### BEGIN HIDDEN TESTS
-testing.grade(gru_step_forward, "gru.gru_step_forward")
+rnn_checks.grade(gru_step_forward, "gru.gru_step_forward")
 ### END HIDDEN TESTS

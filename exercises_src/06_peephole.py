@@ -20,7 +20,7 @@
 # %% setup
 import numpy as np
 
-from rnn_ref import testing
+import rnn_checks
 from rnn_ref.activations import sigmoid  # noqa: F401 (for your code)
 from rnn_ref.lstm import candidate, cell_state, hidden_state  # noqa: F401 (the LSTM's, for your step)
 
@@ -30,7 +30,7 @@ from rnn_ref.lstm import candidate, cell_state, hidden_state  # noqa: F401 (the 
 # On peepholes, see [chapter 6](../../book/06_peephole.md).
 
 
-# %% solution id=peephole_input_gate
+# %% solution id="peephole_input_gate"
 def input_gate(x, h_prev, c_prev, W_xi, W_hi, b_i, p_i):
     r"""Input gate, peeking at the previous cell state.
 
@@ -55,26 +55,26 @@ def input_gate(x, h_prev, c_prev, W_xi, W_hi, b_i, p_i):
     ### END SOLUTION
 
 
-# %% test id=test_peephole_input_gate points=1
+# %% test id="test_peephole_input_gate" points=1
 """input_gate: a case worked out by hand, then random cases against the reference."""
 # W_x x + W_h h_prev = (1, 0) (as in exercise 4); p_i * c_prev = (2 * 0.5, -1 * ln 3) = (1, -ln 3);
 # with b_i = (ln 3 - 2, 0) the pre-activation is (ln 3, -ln 3): i = (3/4, 1/4).
 x, h_prev = np.array([[2.0, 1.0]]), np.array([[1.0, 0.0]])
 W_x, W_h = np.array([[0.5, 0.0], [0.0, -1.0]]), np.array([[0.0, 2.0], [1.0, 0.0]])
 c_prev, p_i, b_i = np.array([[0.5, np.log(3)]]), np.array([2.0, -1.0]), np.array([np.log(3) - 2, 0.0])
-testing.check_example(
+rnn_checks.check_example(
     input_gate,
     "peephole.input_gate",
     args=(x, h_prev, c_prev, W_x, W_h, b_i, p_i),
     expected={"i": [[0.75, 0.25]]},
 )
-testing.check(input_gate, "peephole.input_gate")
+rnn_checks.check(input_gate, "peephole.input_gate")
 ### BEGIN HIDDEN TESTS
-testing.grade(input_gate, "peephole.input_gate")
+rnn_checks.grade(input_gate, "peephole.input_gate")
 ### END HIDDEN TESTS
 
 
-# %% solution id=peephole_forget_gate
+# %% solution id="peephole_forget_gate"
 def forget_gate(x, h_prev, c_prev, W_xf, W_hf, b_f, p_f):
     r"""Forget gate, peeking at the previous cell state.
 
@@ -99,29 +99,29 @@ def forget_gate(x, h_prev, c_prev, W_xf, W_hf, b_f, p_f):
     ### END SOLUTION
 
 
-# %% test id=test_peephole_forget_gate points=1
+# %% test id="test_peephole_forget_gate" points=1
 """forget_gate: a case worked out by hand, then random cases against the reference."""
 # W_x x + W_h h_prev = (1, 0); p_f * c_prev = (-1, ln 3) with c_prev = (1, ln 3), p_f = (-1, 1);
 # b_f = 0, so the pre-activation is (0, ln 3): f = (1/2, 3/4).
 x, h_prev = np.array([[2.0, 1.0]]), np.array([[1.0, 0.0]])
 W_x, W_h = np.array([[0.5, 0.0], [0.0, -1.0]]), np.array([[0.0, 2.0], [1.0, 0.0]])
 c_prev, p_f, b_f = np.array([[1.0, np.log(3)]]), np.array([-1.0, 1.0]), np.zeros(2)
-testing.check_example(
+rnn_checks.check_example(
     forget_gate,
     "peephole.forget_gate",
     args=(x, h_prev, c_prev, W_x, W_h, b_f, p_f),
     expected={"f": [[0.5, 0.75]]},
 )
-testing.check(forget_gate, "peephole.forget_gate")
+rnn_checks.check(forget_gate, "peephole.forget_gate")
 ### BEGIN HIDDEN TESTS
-testing.grade(forget_gate, "peephole.forget_gate")
+rnn_checks.grade(forget_gate, "peephole.forget_gate")
 ### END HIDDEN TESTS
 
 # %% [markdown]
 # The output gate takes the cell state **of this step**, `c` (the caller computes it first).
 
 
-# %% solution id=peephole_output_gate
+# %% solution id="peephole_output_gate"
 def output_gate(x, h_prev, c, W_xo, W_ho, b_o, p_o):
     r"""Output gate, peeking at the new cell state.
 
@@ -148,21 +148,21 @@ def output_gate(x, h_prev, c, W_xo, W_ho, b_o, p_o):
     ### END SOLUTION
 
 
-# %% test id=test_peephole_output_gate points=2
+# %% test id="test_peephole_output_gate" points=2
 """output_gate: a case worked out by hand, then random cases against the reference."""
 # x = 0 and h_prev = 0: the pre-activation is p_o * c + b_o = (0.5 * 2 - 1, 3 * ln 3 - 2 ln 3) = (0, ln 3).
 x, h_prev = np.zeros((1, 3)), np.zeros((1, 2))
 W_x, W_h = np.ones((2, 3)), np.ones((2, 2))
 c, p_o, b_o = np.array([[2.0, np.log(3)]]), np.array([0.5, 3.0]), np.array([-1.0, -2 * np.log(3)])
-testing.check_example(
+rnn_checks.check_example(
     output_gate,
     "peephole.output_gate",
     args=(x, h_prev, c, W_x, W_h, b_o, p_o),
     expected={"o": [[0.5, 0.75]]},
 )
-testing.check(output_gate, "peephole.output_gate")
+rnn_checks.check(output_gate, "peephole.output_gate")
 ### BEGIN HIDDEN TESTS
-testing.grade(output_gate, "peephole.output_gate")
+rnn_checks.grade(output_gate, "peephole.output_gate")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -175,7 +175,7 @@ testing.grade(output_gate, "peephole.output_gate")
 # the LSTM's `cell_state` and `hidden_state` imported above.
 
 
-# %% solution id=peephole_step_forward
+# %% solution id="peephole_step_forward"
 def peephole_step_forward(x, h_prev, c_prev, params):
     r"""One peephole LSTM step.
 
@@ -206,7 +206,7 @@ def peephole_step_forward(x, h_prev, c_prev, params):
     ### END SOLUTION
 
 
-# %% test id=test_peephole_step_forward points=3
+# %% test id="test_peephole_step_forward" points=3
 """peephole_step_forward: a step worked out by hand, then random cases against the reference."""
 # Zero weights and biases; c_prev = 2 ln 3; p_i = 1/2, p_f = 0, p_o = 0: i = sigmoid(ln 3) = 3/4,
 # f = 1/2, g = tanh(0) = 0, so c = ln 3. Then o = sigmoid(p_o * c) = 1/2 and h = 0.5 * tanh(ln 3) = 0.4.
@@ -214,13 +214,13 @@ def peephole_step_forward(x, h_prev, c_prev, params):
 params = {"W_x": np.zeros((8, 1)), "W_h": np.zeros((8, 2)), "b": np.zeros(8)}
 params |= {"p_i": np.array([0.5, 0.5]), "p_f": np.zeros(2), "p_o": np.array([0.0, 1.0])}
 c_prev = np.full((1, 2), 2 * np.log(3))
-testing.check_example(
+rnn_checks.check_example(
     peephole_step_forward,
     "peephole.peephole_step_forward",
     args=(np.ones((1, 1)), np.ones((1, 2)), c_prev, params),
     expected={"c": [[np.log(3), np.log(3)]], "h": [[0.4, 0.6]]},
 )
-testing.check(peephole_step_forward, "peephole.peephole_step_forward")
+rnn_checks.check(peephole_step_forward, "peephole.peephole_step_forward")
 ### BEGIN HIDDEN TESTS
-testing.grade(peephole_step_forward, "peephole.peephole_step_forward")
+rnn_checks.grade(peephole_step_forward, "peephole.peephole_step_forward")
 ### END HIDDEN TESTS

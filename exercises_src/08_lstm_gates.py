@@ -19,7 +19,8 @@
 # %% setup
 import numpy as np
 
-from rnn_ref import gradcheck, testing
+import rnn_checks
+from rnn_ref import gradcheck
 from rnn_ref.lstm import LSTMStepCache, lstm_forward, lstm_step_forward  # noqa: F401 (for your code)
 
 # %% [markdown]
@@ -33,7 +34,7 @@ from rnn_ref.lstm import LSTMStepCache, lstm_forward, lstm_step_forward  # noqa:
 # matrix products are those of the RNN step.
 
 
-# %% solution id=lstm_step_backward
+# %% solution id="lstm_step_backward"
 def lstm_step_backward(dh, dc, cache):
     r"""Backward pass of one LSTM step.
 
@@ -83,7 +84,7 @@ def lstm_step_backward(dh, dc, cache):
     ### END SOLUTION
 
 
-# %% test id=test_lstm_step_backward points=5
+# %% test id="test_lstm_step_backward" points=5
 """lstm_step_backward: a step worked out by hand, the gradient checker, then random cases."""
 # One unit, x = 0 and W_h = 0, so each gate is its bias: i = 0.75, f = 0.5, g = 0.6, o = 0.75;
 # c_prev = 2 gives c = 0.5 * 2 + 0.75 * 0.6 = 1.45. With dh = 1 and dc = 0:
@@ -96,7 +97,7 @@ dc_total = 1 * 0.75 * (1 - tanh_c**2)
 da = np.array(
     [dc_total * 0.6 * 0.75 * 0.25, dc_total * 2 * 0.5 * 0.5, dc_total * 0.75 * (1 - 0.36), tanh_c * 0.75 * 0.25]
 )
-testing.check_example(
+rnn_checks.check_example(
     lstm_step_backward,
     "lstm.lstm_step_backward",
     args=(np.ones((1, 1)), np.zeros((1, 1)), cache),
@@ -127,9 +128,9 @@ gradcheck.check_gradients(
     {"x": x, "h_prev": h_prev, "c_prev": c_prev, **params},
     {"x": dx, "h_prev": dh_prev, "c_prev": dc_prev, **grads},
 )
-testing.check(lstm_step_backward, "lstm.lstm_step_backward")
+rnn_checks.check(lstm_step_backward, "lstm.lstm_step_backward")
 ### BEGIN HIDDEN TESTS
-testing.grade(lstm_step_backward, "lstm.lstm_step_backward")
+rnn_checks.grade(lstm_step_backward, "lstm.lstm_step_backward")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -143,7 +144,7 @@ testing.grade(lstm_step_backward, "lstm.lstm_step_backward")
 # your `lstm_step_backward` with an `LSTMStepCache` built from the sequence's cache.
 
 
-# %% solution id=lstm_backward
+# %% solution id="lstm_backward"
 def lstm_backward(dhs, cache, dh_last=None, dc_last=None):
     r"""Backpropagation through time for ``lstm_forward``.
 
@@ -179,7 +180,7 @@ def lstm_backward(dhs, cache, dh_last=None, dc_last=None):
     ### END SOLUTION
 
 
-# %% test id=test_lstm_backward points=5
+# %% test id="test_lstm_backward" points=5
 """lstm_backward: two steps of one unit worked out by hand, then random cases."""
 # Zero weights: every step has i = 0.75, f = 0.5, g = 0.6, o = 0.75; from c0 = 0,
 # c_1 = 0.45 and c_2 = 0.675. With dhs = (1, 1): only the cell path carries gradient back
@@ -197,7 +198,7 @@ def da_of(dc_t, c_prev, c_t):
 
 
 da_1, da_2 = da_of(dc_1, 0.0, c_1), da_of(dc_2, c_1, c_2)
-testing.check_example(
+rnn_checks.check_example(
     lstm_backward,
     "lstm.lstm_backward",
     args=(np.ones((2, 1, 1)), cache),
@@ -207,7 +208,7 @@ testing.check_example(
         "grads": {"W_x": (da_1 + da_2)[:, None], "W_h": (da_2 * 0.75 * np.tanh(c_1))[:, None], "b": da_1 + da_2},
     },
 )
-testing.check(lstm_backward, "lstm.lstm_backward")
+rnn_checks.check(lstm_backward, "lstm.lstm_backward")
 ### BEGIN HIDDEN TESTS
-testing.grade(lstm_backward, "lstm.lstm_backward")
+rnn_checks.grade(lstm_backward, "lstm.lstm_backward")
 ### END HIDDEN TESTS

@@ -16,8 +16,9 @@
 
 # %% [markdown]
 # **What you may use.** `bidirectional_forward(cell, xs, params_fwd, params_bwd, mask, merge)`
-# returns `ys` `(T, N, 2H)` (for `"concat"`) and a cache; `bidirectional_backward(dys, cache)`
-# returns `dxs`, `grads_fwd`, `grads_bwd` (you wrote the forward in exercise 7).
+# returns `ys` `(T, N, 2H)` (for `"concat"`), the final states of both directions and a cache;
+# `bidirectional_backward(dys, cache)` returns `dxs`, the gradients of both initial states,
+# `grads_fwd` and `grads_bwd` (you wrote the forward in exercise 7).
 #
 # **The tagger's parameters** are one flat dict: the forward LSTM's `"fwd.W_x"`, `"fwd.W_h"`,
 # `"fwd.b"`, the backward LSTM's `"bwd.W_x"`, `"bwd.W_h"`, `"bwd.b"`, and the read-out
@@ -27,7 +28,7 @@
 # %% setup
 import numpy as np
 
-from rnn_ref import testing
+import rnn_checks
 from rnn_ref.bidirectional import bidirectional_backward, bidirectional_forward  # noqa: F401 (for your code)
 
 # %% [markdown]
@@ -40,7 +41,7 @@ from rnn_ref.bidirectional import bidirectional_backward, bidirectional_forward 
 # steps the targets can be anything (for example -100): never index with them.
 
 
-# %% solution id=softmax_cross_entropy
+# %% solution id="softmax_cross_entropy"
 def softmax_cross_entropy(logits, targets, mask=None):
     r"""Mean cross-entropy of a softmax over ``V`` classes, at every valid step.
 
@@ -78,27 +79,27 @@ def softmax_cross_entropy(logits, targets, mask=None):
     ### END SOLUTION
 
 
-# %% test id=test_softmax_cross_entropy points=3
+# %% test id="test_softmax_cross_entropy" points=3
 """softmax_cross_entropy: two steps by hand, with and without padding, then random cases."""
 # Step 1: logits (0, 0), p = (1/2, 1/2), target 0: -log p = ln 2.
 # Step 2: logits (ln 3, 0), p = (3/4, 1/4), target 1: -log p = ln 4.
 logits = np.array([[[0.0, 0.0]], [[np.log(3), 0.0]]])  # (T=2, N=1, V=2)
-testing.check_example(
+rnn_checks.check_example(
     softmax_cross_entropy,
     "losses.softmax_cross_entropy",
     args=(logits, np.array([[0], [1]])),
     expected={"loss": 1.5 * np.log(2), "dlogits": [[[-0.25, 0.25]], [[0.375, -0.375]]]},
 )
 # The second step padded (target -100 ignored): the mean is over one step.
-testing.check_example(
+rnn_checks.check_example(
     softmax_cross_entropy,
     "losses.softmax_cross_entropy",
     args=(logits, np.array([[0], [-100]]), np.array([[True], [False]])),
     expected={"loss": np.log(2), "dlogits": [[[-0.5, 0.5]], [[0.0, 0.0]]]},
 )
-testing.check(softmax_cross_entropy, "losses.softmax_cross_entropy")
+rnn_checks.check(softmax_cross_entropy, "losses.softmax_cross_entropy")
 ### BEGIN HIDDEN TESTS
-testing.grade(softmax_cross_entropy, "losses.softmax_cross_entropy")
+rnn_checks.grade(softmax_cross_entropy, "losses.softmax_cross_entropy")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -109,7 +110,7 @@ testing.grade(softmax_cross_entropy, "losses.softmax_cross_entropy")
 # step: `ys @ W_y.T + b_y`.
 
 
-# %% solution id=bi_tagger_logits
+# %% solution id="bi_tagger_logits"
 def bi_tagger_logits(params, xs, mask=None, *, cell, merge="concat"):
     r"""Logits of every step of a bidirectional tagger.
 
@@ -131,12 +132,12 @@ def bi_tagger_logits(params, xs, mask=None, *, cell, merge="concat"):
     ### BEGIN SOLUTION
     params_fwd = {key[4:]: value for key, value in params.items() if key.startswith("fwd.")}
     params_bwd = {key[4:]: value for key, value in params.items() if key.startswith("bwd.")}
-    ys, _ = bidirectional_forward(cell, xs, params_fwd, params_bwd, mask, merge)
+    ys, _, _, _ = bidirectional_forward(cell, xs, params_fwd, params_bwd, mask, merge)
     return ys @ params["W_y"].T + params["b_y"]
     ### END SOLUTION
 
 
-# %% test id=test_bi_tagger_logits points=3
+# %% test id="test_bi_tagger_logits" points=3
 """bi_tagger_logits: a padded batch worked out by hand, then random cases against the reference."""
 # Both LSTMs have zero weights and biases giving i = 3/4, f = 1/2, g = 0.6, o = 3/4 at every step.
 # From c = 0: c = 0.45 after one step, 0.675 after two, and h = 0.75 tanh(c). Sequence 1 (2 steps):
@@ -147,16 +148,16 @@ params = {f"{d}.{k}": v for d in ("fwd", "bwd") for k, v in lstm.items()}
 params |= {"W_y": np.eye(2), "b_y": np.array([0.0, 1.0])}
 h1, h2 = 0.75 * np.tanh(0.45), 0.75 * np.tanh(0.675)
 mask = np.array([[True, True], [True, False]])
-testing.check_example(
+rnn_checks.check_example(
     bi_tagger_logits,
     "models.bi_tagger_logits",
     args=(params, np.ones((2, 2, 1)), mask),
     kwargs={"cell": "lstm"},
     expected={"logits": [[[h1, h2 + 1], [h1, h1 + 1]], [[h2, h1 + 1], [0.0, 1.0]]]},
 )
-testing.check(bi_tagger_logits, "models.bi_tagger_logits")
+rnn_checks.check(bi_tagger_logits, "models.bi_tagger_logits")
 ### BEGIN HIDDEN TESTS
-testing.grade(bi_tagger_logits, "models.bi_tagger_logits")
+rnn_checks.grade(bi_tagger_logits, "models.bi_tagger_logits")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -170,7 +171,7 @@ testing.grade(bi_tagger_logits, "models.bi_tagger_logits")
 # of `params`.
 
 
-# %% solution id=bi_tagger_loss
+# %% solution id="bi_tagger_loss"
 def bi_tagger_loss(params, xs, tags, mask=None, *, cell, merge="concat", loss_mask=None):
     r"""Mean cross-entropy of a bidirectional tagger, and its gradients.
 
@@ -196,7 +197,7 @@ def bi_tagger_loss(params, xs, tags, mask=None, *, cell, merge="concat", loss_ma
     ### BEGIN SOLUTION
     params_fwd = {key[4:]: value for key, value in params.items() if key.startswith("fwd.")}
     params_bwd = {key[4:]: value for key, value in params.items() if key.startswith("bwd.")}
-    ys, cache = bidirectional_forward(cell, xs, params_fwd, params_bwd, mask, merge)
+    ys, _, _, cache = bidirectional_forward(cell, xs, params_fwd, params_bwd, mask, merge)
     W_y = params["W_y"]
     logits = ys @ W_y.T + params["b_y"]  # (T, N, K)
     scored = mask
@@ -205,14 +206,14 @@ def bi_tagger_loss(params, xs, tags, mask=None, *, cell, merge="concat", loss_ma
     loss, dlogits = softmax_cross_entropy(logits, tags, scored)
     K, F = W_y.shape
     grads = {"W_y": dlogits.reshape(-1, K).T @ ys.reshape(-1, F), "b_y": dlogits.reshape(-1, K).sum(axis=0)}
-    _, grads_fwd, grads_bwd = bidirectional_backward(dlogits @ W_y, cache)
+    _, _, _, grads_fwd, grads_bwd = bidirectional_backward(dlogits @ W_y, cache)
     grads |= {f"fwd.{key}": value for key, value in grads_fwd.items()}
     grads |= {f"bwd.{key}": value for key, value in grads_bwd.items()}
     return loss, grads
     ### END SOLUTION
 
 
-# %% test id=test_bi_tagger_loss points=4
+# %% test id="test_bi_tagger_loss" points=4
 """bi_tagger_loss: a tagger that reads nothing, by hand, then random cases against the reference."""
 # All weights zero except b_y = (0, ln 3): every step has p = (1/4, 3/4); every tag is 0, so the loss
 # is ln 4 and dL/db_y = p - (1, 0) = (-3/4, 3/4) (a mean over the steps). h = 0 for zero biases,
@@ -221,14 +222,14 @@ lstm = {"W_x": np.zeros((4, 1)), "W_h": np.zeros((4, 1)), "b": np.zeros(4)}
 params = {f"{d}.{k}": v for d in ("fwd", "bwd") for k, v in lstm.items()}
 params |= {"W_y": np.zeros((2, 2)), "b_y": np.array([0.0, np.log(3)])}
 zeros = {key: np.zeros_like(value) for key, value in params.items()}
-testing.check_example(
+rnn_checks.check_example(
     bi_tagger_loss,
     "models.bi_tagger_loss",
     args=(params, np.ones((2, 2, 1)), np.zeros((2, 2), dtype=int), np.array([[True, True], [True, False]])),
     kwargs={"cell": "lstm"},
     expected={"loss": np.log(4), "grads": zeros | {"b_y": np.array([-0.75, 0.75])}},
 )
-testing.check(bi_tagger_loss, "models.bi_tagger_loss")
+rnn_checks.check(bi_tagger_loss, "models.bi_tagger_loss")
 ### BEGIN HIDDEN TESTS
-testing.grade(bi_tagger_loss, "models.bi_tagger_loss")
+rnn_checks.grade(bi_tagger_loss, "models.bi_tagger_loss")
 ### END HIDDEN TESTS

@@ -17,13 +17,15 @@
 # `r * h_prev` (textbook, `reset_after=False`) or `h_prev @ W_hn.T + b_hn` (PyTorch). A sequence's
 # cache is `GRUCache(xs, h_all, gates, u, mask, params, reset_after)`, with `h_all[0] = h0`, and
 # `gates`, `u` of every step. The bidirectional layer's cache is
-# `BidirectionalCache(cell, merge, lengths, cache_fwd, cache_bwd, state_fwd, state_bwd)`:
-# `cache_bwd` belongs to the backward cell, which ran on the per-sequence reversed input.
+# `BidirectionalCache(cell, merge, lengths, cache_fwd, cache_bwd, H)`: `cache_bwd` belongs to
+# the backward cell, which ran on the per-sequence reversed input, and `H` is each direction's
+# hidden size.
 
 # %% setup
 import numpy as np
 
-from rnn_ref import gradcheck, testing
+import rnn_checks
+from rnn_ref import gradcheck
 from rnn_ref.bidirectional import bidirectional_forward
 from rnn_ref.gru import GRUStepCache, gru_step_forward  # noqa: F401 (for your code)
 from rnn_ref.gru import gru_forward as reference_gru_forward  # makes the caches of the tests
@@ -38,7 +40,7 @@ from rnn_ref.masks import reverse_sequences  # noqa: F401 (you wrote it in exerc
 # its own last valid step.
 
 
-# %% solution id=gru_forward
+# %% solution id="gru_forward"
 def gru_forward(xs, h0, params, mask=None, *, reset_after=False):
     r"""Run the GRU over a padded batch.
 
@@ -72,22 +74,22 @@ def gru_forward(xs, h0, params, mask=None, *, reset_after=False):
     ### END SOLUTION
 
 
-# %% test id=test_gru_forward points=2
+# %% test id="test_gru_forward" points=2
 """gru_forward: a padded batch of a one-unit GRU by hand, then random cases against the reference."""
 # Zero weights: every step has r = 1/2, z = 3/4, n = 0.6, so h_t = 0.75 h_{t-1} + 0.15.
 # Sequence 1 from h0 = 1: 0.9, then 0.825. Sequence 2 from -1 has one step: -0.6, then padding.
 params = {"W_x": np.zeros((3, 1)), "W_h": np.zeros((3, 1)), "b": np.log([1.0, 3.0, 2.0])}
 mask = np.array([[True, True], [True, False]])
-testing.check_example(
+rnn_checks.check_example(
     gru_forward,
     "gru.gru_forward",
     args=(np.ones((2, 2, 1)), np.array([[1.0], [-1.0]]), params, mask),
     kwargs={"reset_after": False},
     expected={"hs": [[[0.9], [-0.6]], [[0.825], [0.0]]], "h_last": [[0.825], [-0.6]]},
 )
-testing.check(gru_forward, "gru.gru_forward")
+rnn_checks.check(gru_forward, "gru.gru_forward")
 ### BEGIN HIDDEN TESTS
-testing.grade(gru_forward, "gru.gru_forward")
+rnn_checks.grade(gru_forward, "gru.gru_forward")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -106,7 +108,7 @@ testing.grade(gru_forward, "gru.gru_forward")
 #   $\delta a_n \odot r$ (for $W_{hn}$, $b_{hn}$ and $h_{t-1}$).
 
 
-# %% solution id=gru_step_backward
+# %% solution id="gru_step_backward"
 def gru_step_backward(dh, cache):
     r"""Backward pass of one GRU step.
 
@@ -147,14 +149,14 @@ def gru_step_backward(dh, cache):
     ### END SOLUTION
 
 
-# %% test id=test_gru_step_backward points=5
+# %% test id="test_gru_step_backward" points=5
 """gru_step_backward: a step by hand, the gradient checker in both variants, then random cases."""
 # x = 0 and W_h = 0: r = 1/2, z = 3/4, n = 0.6 from the biases; h_prev = 1, dh = 1.
 # da_n = 0.25 * (1 - 0.36) = 0.16, da_z = (1 - 0.6) * 0.1875 = 0.075, da_r = 0 (W_h = 0);
 # dh_prev = dh * z = 0.75; dx = da @ W_x = 0.075 * 2 + 0.16 * 3; dW_hn = da_n * (r * h_prev) = 0.08.
 params = {"W_x": np.array([[1.0], [2.0], [3.0]]), "W_h": np.zeros((3, 1)), "b": np.log([1.0, 3.0, 2.0])}
 _, cache = gru_step_forward(np.zeros((1, 1)), np.ones((1, 1)), params)
-testing.check_example(
+rnn_checks.check_example(
     gru_step_backward,
     "gru.gru_step_backward",
     args=(np.ones((1, 1)), cache),
@@ -179,9 +181,9 @@ for reset_after in (False, True):
         return np.sum(dh * h)
 
     gradcheck.check_gradients(step_loss, {"x": x, "h_prev": h_prev, **params}, {"x": dx, "h_prev": dh_prev, **grads})
-testing.check(gru_step_backward, "gru.gru_step_backward")
+rnn_checks.check(gru_step_backward, "gru.gru_step_backward")
 ### BEGIN HIDDEN TESTS
-testing.grade(gru_step_backward, "gru.gru_step_backward")
+rnn_checks.grade(gru_step_backward, "gru.gru_step_backward")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -193,7 +195,7 @@ testing.grade(gru_step_backward, "gru.gru_step_backward")
 # the state unchanged.
 
 
-# %% solution id=gru_backward
+# %% solution id="gru_backward"
 def gru_backward(dhs, cache, dh_last=None):
     r"""Backpropagation through time for a GRU over a padded batch.
 
@@ -229,7 +231,7 @@ def gru_backward(dhs, cache, dh_last=None):
     ### END SOLUTION
 
 
-# %% test id=test_gru_backward points=3
+# %% test id="test_gru_backward" points=3
 """gru_backward: two steps of a one-unit GRU by hand, then random cases against the reference."""
 # Zero weights: r = 1/2, z = 3/4, n = 0.6; from h0 = 1, h_1 = 0.9. With dhs = (1, 1):
 # step 2: da_n = 0.16, da_z = (h_1 - 0.6) * 0.1875 = 0.05625, and dh_prev = 0.75;
@@ -243,12 +245,12 @@ grads = {
     "W_h": [[0.0], [da_z @ [0.9, 1.0]], [da_n @ [0.45, 0.5]]],
     "b": [0.0, da_z.sum(), da_n.sum()],
 }
-testing.check_example(
+rnn_checks.check_example(
     gru_backward, "gru.gru_backward", args=(np.ones((2, 1, 1)), cache), expected={"dh0": [[1.3125]], "grads": grads}
 )
-testing.check(gru_backward, "gru.gru_backward")
+rnn_checks.check(gru_backward, "gru.gru_backward")
 ### BEGIN HIDDEN TESTS
-testing.grade(gru_backward, "gru.gru_backward")
+rnn_checks.grade(gru_backward, "gru.gru_backward")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -261,54 +263,79 @@ testing.grade(gru_backward, "gru.gru_backward")
 # per-sequence reversed input: reverse its gradient (`reverse_sequences` with
 # `cache.lengths`), take it back through `gru_backward` with `cache.cache_bwd`, and reverse
 # the resulting `dxs` back to time order. The input gradient is the sum of both directions'.
+#
+# The final state of each direction may have a gradient too (`dlast_fwd`, `dlast_bwd`, each
+# `(N, H)` or None): it enters that direction's `gru_backward` as `dh_last`. Return what
+# reaches each direction's initial state (`dh0` of its `gru_backward`) as `dstate0_fwd` and
+# `dstate0_bwd`.
 
 
-# %% solution id=bidirectional_backward
-def bidirectional_backward(dys, cache):
+# %% solution id="bidirectional_backward"
+def bidirectional_backward(dys, cache, dlast_fwd=None, dlast_bwd=None):
     r"""Backward pass of a bidirectional GRU layer.
 
     Parameters
     ----------
     dys : ndarray, shape (T, N, 2H) for concat, (T, N, H) otherwise
     cache : BidirectionalCache
-        ``cell, merge, lengths, cache_fwd, cache_bwd, state_fwd, state_bwd``.
+        ``cell, merge, lengths, cache_fwd, cache_bwd, H``.
+    dlast_fwd, dlast_bwd : ndarray, shape (N, H), optional
+        Gradients of the final state of each direction; None means zero.
 
     Returns
     -------
     dxs : ndarray, shape (T, N, D)
+    dstate0_fwd, dstate0_bwd : ndarray, shape (N, H)
+        Gradients of the initial state of each direction.
     grads_fwd, grads_bwd : dict
         Gradients of the forward and the backward cell's parameters.
     """
     ### BEGIN SOLUTION
-    H = cache.state_fwd[0].shape[-1]
+    H = cache.H
     if cache.merge == "concat":
         dhs_fwd, dhs_bwd = dys[..., :H], dys[..., H:]
     elif cache.merge == "sum":
         dhs_fwd = dhs_bwd = dys
     else:
         dhs_fwd = dhs_bwd = dys / 2
-    dxs_fwd, _, grads_fwd = gru_backward(dhs_fwd, cache.cache_fwd)
-    dxs_rev, _, grads_bwd = gru_backward(reverse_sequences(dhs_bwd, cache.lengths), cache.cache_bwd)
-    return dxs_fwd + reverse_sequences(dxs_rev, cache.lengths), grads_fwd, grads_bwd
+    dxs_fwd, dstate0_fwd, grads_fwd = gru_backward(dhs_fwd, cache.cache_fwd, dlast_fwd)
+    dhs_rev = reverse_sequences(dhs_bwd, cache.lengths)
+    dxs_rev, dstate0_bwd, grads_bwd = gru_backward(dhs_rev, cache.cache_bwd, dlast_bwd)
+    dxs = dxs_fwd + reverse_sequences(dxs_rev, cache.lengths)
+    return dxs, dstate0_fwd, dstate0_bwd, grads_fwd, grads_bwd
     ### END SOLUTION
 
 
-# %% test id=test_bidirectional_backward points=4
+# %% test id="test_bidirectional_backward" points=4
 """bidirectional_backward: two steps by hand, then random cases against the reference."""
 # Both directions: zero weights, r = 1/2, z = 3/4, n = 0.6, from h0 = 0: h_1 = 0.15. dys = [(1, 0), (0, 1)]
 # (concat, H = 1) gives the forward cell (1, 0) and the backward cell, in its own (reversed) time,
 # (1, 0) as well. So for both: only the first step gets a gradient, da_n = 0.16 and
-# da_z = (0 - 0.6) * 0.1875 = -0.1125.
+# da_z = (0 - 0.6) * 0.1875 = -0.1125; with W_h = 0, the initial state only gets dh_1 * z = 0.75.
 params = {"W_x": np.zeros((3, 1)), "W_h": np.zeros((3, 1)), "b": np.log([1.0, 3.0, 2.0])}
-_, cache = bidirectional_forward("gru", np.ones((2, 1, 1)), params, params, None, "concat")
+_, _, _, cache = bidirectional_forward("gru", np.ones((2, 1, 1)), params, params, None, "concat")
 grads = {"W_x": [[0.0], [-0.1125], [0.16]], "W_h": [[0.0], [0.0], [0.0]], "b": [0.0, -0.1125, 0.16]}
-testing.check_example(
+rnn_checks.check_example(
     bidirectional_backward,
     "bidirectional.bidirectional_backward",
     args=(np.array([[[1.0, 0.0]], [[0.0, 1.0]]]), cache),
-    expected={"dxs": np.zeros((2, 1, 1)), "grads_fwd": grads, "grads_bwd": grads},
+    expected={
+        "dxs": np.zeros((2, 1, 1)),
+        "dstate0_fwd": [[0.75]],
+        "dstate0_bwd": [[0.75]],
+        "grads_fwd": grads,
+        "grads_bwd": grads,
+    },
 )
-testing.check(bidirectional_backward, "bidirectional.bidirectional_backward")
+# A gradient of 1 on the forward direction's final state alone (dys = 0) reaches its initial state
+# through both steps: 0.75 * 0.75 = 0.5625; the backward direction gets nothing.
+rnn_checks.check_example(
+    bidirectional_backward,
+    "bidirectional.bidirectional_backward",
+    args=(np.zeros((2, 1, 2)), cache, np.ones((1, 1)), None),
+    expected={"dxs": np.zeros((2, 1, 1)), "dstate0_fwd": [[0.5625]], "dstate0_bwd": [[0.0]]},
+)
+rnn_checks.check(bidirectional_backward, "bidirectional.bidirectional_backward")
 ### BEGIN HIDDEN TESTS
-testing.grade(bidirectional_backward, "bidirectional.bidirectional_backward")
+rnn_checks.grade(bidirectional_backward, "bidirectional.bidirectional_backward")
 ### END HIDDEN TESTS

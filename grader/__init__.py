@@ -3,6 +3,11 @@
 ``python -m grader grade ASSIGNMENT`` (``make grade A=ASSIGNMENT``) grades every
 submission into nbgrader's gradebook; see the "Grading safely" sections of the README and of book/instructors.md.
 
+It builds on :mod:`rnn_checks` (the cases, comparisons and messages, through its public API only)
+and :mod:`rnn_ref` (the references, and the package the views are made from); nothing imports
+``grader`` but its own command and tests.  The code under :mod:`grader.sandboxed` runs inside the
+sandbox and imports neither.
+
 =======================  ======================================================
 :mod:`grader.pipeline`   the batch: one student per worker, results saved in order
 :mod:`grader.precheck`   checks before anything runs; quarantine; nbgrader's sanitizing
@@ -10,7 +15,7 @@ submission into nbgrader's gradebook; see the "Grading safely" sections of the R
 :mod:`grader.feedback`   the whole notebook in the sandbox, for the feedback
 :mod:`grader.judge`      the points: the student's functions on secret inputs, compared outside
 :mod:`grader.views`      rnn_ref without the references of the graded functions
-:mod:`grader._adapter`   the judge's access to rnn_ref.testing's comparisons and messages
+:mod:`grader.references` where each graded function's reference lives, for the views
 :mod:`grader.sandboxed`  what runs inside the sandbox (untrusted), and the wire format
 :mod:`grader.gradebook`  writes into nbgrader's gradebook
 :mod:`grader.scan`       static scan of the student's code, for a human look

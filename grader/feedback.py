@@ -1,6 +1,6 @@
 """The feedback run: the whole notebook executed in the sandbox, for the messages the student reads.
 
-The test cells run here with the real :mod:`rnn_ref.testing` and print what
+The test cells run here with the real :mod:`rnn_checks` and print what
 they print in Jupyter.  The outputs come back as data and are put into the
 notebook nbgrader will turn into feedback, after checks: only the output
 types of nbformat, only inert MIME types (text, PNG, JPEG: no HTML or
@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.preprocessors import LimitOutput
 
-from .judge import RNN_REF_DIR, Death, _death_of, _make_readable, rnn_ref_mount_points
+from .judge import RNN_REF_DIR, Death, _death_of, _make_readable, mount_points
 
 SAFE_MIME = ("text/plain", "text/markdown", "text/latex", "image/png", "image/jpeg")
 _OUTPUT_TYPES = ("stream", "display_data", "execute_result", "error")
@@ -28,7 +28,8 @@ _OUTPUT_TYPES = ("stream", "display_data", "execute_result", "error")
 def run_notebook(sandbox, notebook, cells, slot, workdir, skip_cells=None, package=RNN_REF_DIR):
     """Execute the code ``cells`` of ``notebook`` (a prepared copy); return (executed notebook, deaths).
 
-    ``package`` is the rnn_ref the notebook imports (a byte-compiled copy, mounted read-only).
+    ``package`` is the rnn_ref the notebook imports (a byte-compiled copy, mounted read-only); the rnn_checks
+    it imports lies beside it.
     """
     skip_cells = dict(skip_cells or {})
     deaths, result = [], None
@@ -77,7 +78,8 @@ def _run(sandbox, cells, slot, workdir, skip_cells, package):
             return sandbox.run_script(
                 "run_notebook.py", ["--job", f"{job_dir}/job.json"], slot=slot, sys_path=[str(package.parent)]
             )
-        binds = [(job_dir, "/job")] + [(str(package), point) for point in rnn_ref_mount_points()]
+        binds = [(job_dir, "/job")] + [(str(package), point) for point in mount_points("rnn_ref")]
+        binds += [(str(package.parent / "rnn_checks"), point) for point in mount_points("rnn_checks")]
         return sandbox.run_script("run_notebook.py", ["--job", "/job/job.json"], binds=binds, slot=slot)
 
 

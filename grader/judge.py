@@ -4,9 +4,9 @@ For every graded function of an assignment the judge draws inputs from a seed
 the student cannot know, computes the reference outputs in its own process,
 and sends only the inputs into the sandbox, where the student's cells run
 against a view of :mod:`rnn_ref` that lacks the reference (see
-:mod:`grader.views`).  The raw return values come back as data, and the
-comparison, the mutation check and the message are :mod:`rnn_ref.testing`'s,
-run here (through :mod:`grader._adapter`).  A test cell earns its points when
+:mod:`grader.views`) and a :mod:`rnn_checks` that does nothing.  The raw
+return values come back as data, and the comparison, the mutation check and
+the message are :mod:`rnn_checks`'s (its judge's API), run here.  A test cell earns its points when
 every function it tests agrees with the reference on every case, as in
 nbgrader, where one failing assertion costs the whole cell.
 
@@ -25,13 +25,15 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import rnn_checks
 import rnn_ref
 
-from . import _adapter
+from . import references
 from .sandboxed import wire
-from .views import ViewMaker
+from .views import CHECKS_STUB, ViewMaker
 
 RNN_REF_DIR = Path(rnn_ref.__file__).resolve().parent
+RNN_CHECKS_DIR = Path(rnn_checks.__file__).resolve().parent
 
 
 @dataclass
@@ -71,13 +73,13 @@ class _Group:
     functions: list = field(default_factory=list)
 
 
-def rnn_ref_mount_points():
-    """Every place inside the sandbox where ``import rnn_ref`` could find a package."""
-    points = {str(RNN_REF_DIR)}
+def mount_points(package="rnn_ref"):
+    """Every place inside the sandbox where ``import <package>`` could find it (``rnn_ref`` or ``rnn_checks``)."""
     import sys
 
+    points = {str({"rnn_ref": RNN_REF_DIR, "rnn_checks": RNN_CHECKS_DIR}[package])}
     for entry in sys.path:
-        candidate = Path(entry) / "rnn_ref"
+        candidate = Path(entry) / package
         if entry and candidate.is_dir() and str(Path(entry)).startswith(str(Path(sys.prefix).resolve())):
             points.add(str(candidate.resolve()))
     return sorted(points)
@@ -101,14 +103,14 @@ class Judge:
         self.workdir = Path(workdir)
         self.cases_dir = self.workdir / "cases"
         self.cases_dir.mkdir(parents=True, exist_ok=True)
-        self.views = ViewMaker(RNN_REF_DIR, _adapter.MACHINERY, self.workdir / "views")
+        self.views = ViewMaker(RNN_REF_DIR, self.workdir / "views")
         self.cases, self.expected = {}, {}
         for function in model.functions:
             if function.key in self.cases:
                 continue
-            cases = _adapter.cases(function.key, seed)
+            cases = rnn_checks.judge_cases(function.key, seed)
             self.cases[function.key] = cases
-            self.expected[function.key] = [_adapter.reference_outputs(function.key, case) for case in cases]
+            self.expected[function.key] = [rnn_checks.expected_outputs(function.key, case) for case in cases]
             encoded = [{"args": wire.encode(tuple(c.args)), "kwargs": wire.encode(dict(c.kwargs))} for c in cases]
             (self.cases_dir / f"{function.key}.json").write_text(json.dumps(encoded), encoding="utf-8")
         self.groups = self._plan()
@@ -118,12 +120,12 @@ class Judge:
     def _plan(self):
         groups = {}
         for function in self.model.functions:
-            available = _adapter.available(function.key)
+            available = references.available(function.key)
             key = (function.notebook, available)
             groups.setdefault(key, []).append(function)
         planned = []
         for (notebook, available), functions in groups.items():
-            stubs = sorted({_adapter.locate(f.key) for f in functions})
+            stubs = sorted({references.locate(f.key) for f in functions})
             planned.append(_Group(notebook, self.views.view(available, stubs), functions))
         return planned
 
@@ -167,7 +169,7 @@ class Judge:
                 break
         reports, cell_errors, missing = _collect(result.events)
         verdicts = []
-        with self._deciding:  # rnn_ref.testing's diagnosis sets warning filters, which are global
+        with self._deciding:  # rnn_checks' diagnosis sets warning filters, which are global
             for function in group.functions:
                 verdicts.append(
                     self._verdict(function, reports, cell_errors, missing, skip_functions, deaths, result, labels)
@@ -179,13 +181,12 @@ class Judge:
             "cells": [{"index": c["index"], "source": c["source"]} for c in cells],
             "skip_cells": {str(k): v for k, v in skip_cells.items()},
             "skip_functions": dict(skip_functions),
-            "machinery": list(_adapter.MACHINERY),
             "functions": [
                 {
                     "name": f.name,
                     "key": f.key,
-                    "builds_on": _adapter.builds_on(f.key),
-                    "allowed": list(_adapter.allowed(f.key)),
+                    "builds_on": references.builds_on(f.key),
+                    "allowed": list(references.allowed(f.key)),
                 }
                 for f in group.functions
             ],
@@ -197,7 +198,8 @@ class Judge:
                 args = ["--job", f"{job_dir}/job.json", "--cases", str(self.cases_dir)]
                 return self.sandbox.run_script("run_judge.py", args, slot=slot, sys_path=[str(group.view.path.parent)])
             binds = [(job_dir, "/job"), (str(self.cases_dir), "/cases")]
-            binds += [(str(group.view.path), point) for point in rnn_ref_mount_points()]
+            binds += [(str(group.view.path), point) for point in mount_points("rnn_ref")]
+            binds += [(str(group.view.path.parent / CHECKS_STUB), point) for point in mount_points("rnn_checks")]
             return self.sandbox.run_script(
                 "run_judge.py", ["--job", "/job/job.json", "--cases", "/cases"], binds=binds, slot=slot
             )
@@ -228,13 +230,13 @@ class Judge:
                 why = deaths[-1].failure if deaths else (result.failure or "no result was reported")
                 return fail(f"{name} was not graded to the end: the sandbox {why}")
             runs = [self._run_of(key, name, case, expected[number], attempt) for attempt in attempts]
-            run = _adapter.choose(runs)
+            run = rnn_checks.choose(runs)
             if run.calls:
-                return fail(_adapter.calls_message(key, name, run.calls))
+                return fail(rnn_checks.calls_message(key, name, run.calls))
             if run.error is not None or run.problems or run.mutated:
                 failures.append((case, run, expected[number]))
         if failures:
-            return fail(_adapter.explain(key, name, failures, len(cases)))
+            return fail(rnn_checks.explain(key, name, failures, len(cases)))
         return Verdict(
             name, key, function.grade_id, True, f"agrees with the reference on {len(cases)} cases", len(cases)
         )
@@ -271,7 +273,7 @@ class Judge:
                 "builtin_base": "Exception",
                 "message": str(decoded["error"])[:500],
             }
-        return _adapter.run_of(key, name, case, expected, decoded)
+        return rnn_checks.run_of(key, name, case, expected, decoded)
 
 
 def _collect(events):

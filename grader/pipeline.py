@@ -34,11 +34,12 @@ from pathlib import Path
 import nbformat
 from nbgrader import utils as nbutils
 
-from . import _adapter
+import rnn_checks
+
 from .course import load_assignment
 from .feedback import run_notebook
 from .gradebook import GradebookWriter
-from .judge import RNN_REF_DIR, Judge, _make_readable
+from .judge import RNN_CHECKS_DIR, RNN_REF_DIR, Judge, _make_readable
 from .precheck import check_submission, code_cells, prepare, unchanged_answer
 from .report import Report, Row, StudentSummary
 from .scan import scan_cells
@@ -97,14 +98,16 @@ class Grader:
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         self.seed = secrets.randbits(63) if seed is None else int(seed)
         self.log = log
-        self.model = load_assignment(course, assignment, set(_adapter.SPECS))
+        self.model = load_assignment(course, assignment, set(rnn_checks.SPECS))
         self.workdir = Path(tempfile.mkdtemp(prefix="grader-"))
         os.chmod(self.workdir, 0o755)
         self.judge = Judge(self.model, sandbox, self.workdir / "judge", self.seed)
-        # the feedback runs import a byte-compiled copy of rnn_ref: faster, and safe from edits during the batch
+        # the feedback runs import byte-compiled copies of rnn_ref and rnn_checks: faster, and safe from edits
+        # during the batch
         self.package = self.workdir / "full" / "rnn_ref"
-        shutil.copytree(RNN_REF_DIR, self.package, ignore=shutil.ignore_patterns("__pycache__"))
-        compile_package(self.package)
+        for source, copy_ in ((RNN_REF_DIR, self.package), (RNN_CHECKS_DIR, self.package.parent / "rnn_checks")):
+            shutil.copytree(source, copy_, ignore=shutil.ignore_patterns("__pycache__"))
+            compile_package(copy_)
         _make_readable(self.workdir / "full")
 
     def close(self):

@@ -18,9 +18,10 @@ package in which every function is replaced by a stub that raises
 The graded functions themselves are always stubs, even if something kept
 refers to them.  Classes (the NamedTuple caches), constants and imports are
 kept, so that every ``import`` of a notebook still works; only calls fail.
-The grading machinery (:mod:`rnn_ref.testing` and the modules of typical
-mistakes, which hold near-copies of the reference) becomes an empty module
-whose functions do nothing.
+Beside the view's ``rnn_ref`` lies a stub of :mod:`rnn_checks` (the checks
+hold the reference's outputs and near-copies of it in their typical
+mistakes): a package whose every function does nothing, so that the
+notebook's test cells run without effect.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 UNAVAILABLE_MODULE = "_grader_unavailable"
+CHECKS_STUB = "rnn_checks"  # the stub's folder, beside the view's rnn_ref
 
 _UNAVAILABLE_SOURCE = '''"""Stubs of a grading view of rnn_ref (made by grader.views)."""
 
@@ -50,7 +52,7 @@ def unavailable(name):
     )
 '''
 
-_MACHINERY_SOURCE = '''"""Not available while grading: the judge compares your functions with rnn_ref elsewhere."""
+_CHECKS_STUB_SOURCE = '''"""Not available while grading: the judge compares your functions with rnn_ref elsewhere."""
 
 
 def __getattr__(name):
@@ -120,18 +122,13 @@ class PackageGraph:
     ----------
     package_dir : path
         The package (``rnn_ref/``).
-    machinery : iterable of str
-        File names of modules that become empty (``testing.py``, ...).
     """
 
-    def __init__(self, package_dir, machinery=()):
+    def __init__(self, package_dir):
         self.package_dir = Path(package_dir)
         self.package = self.package_dir.name
-        self.machinery = set(machinery)
         self.modules = {}
         for path in sorted(self.package_dir.glob("*.py")):
-            if path.name in self.machinery:
-                continue
             name = path.stem
             tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
             self.modules[name] = self._analyse(name, tree)
@@ -187,15 +184,19 @@ class PackageGraph:
         return {(m, n) for m, n in seen if n != "*"}
 
     def render(self, target, keep, stubs):
-        """Write the view into ``target/<package>``: functions not in ``keep``, or in ``stubs``, raise."""
+        """Write the view into ``target/<package>``: functions not in ``keep``, or in ``stubs``, raise.
+
+        The stub of :mod:`rnn_checks` goes into ``target/rnn_checks``.
+        """
         out = Path(target) / self.package
         if out.exists():
             shutil.rmtree(out)
         out.mkdir(parents=True)
         (out / f"{UNAVAILABLE_MODULE}.py").write_text(_UNAVAILABLE_SOURCE, encoding="utf-8")
-        for name in self.machinery:
-            if (self.package_dir / name).exists():
-                (out / name).write_text(_MACHINERY_SOURCE, encoding="utf-8")
+        checks = Path(target) / CHECKS_STUB
+        checks.mkdir(exist_ok=True)
+        (checks / "__init__.py").write_text(_CHECKS_STUB_SOURCE, encoding="utf-8")
+        compile_package(checks)
         for name, module in self.modules.items():
             tree = _stubbed(module, keep, stubs, self.package)
             (out / f"{name}.py").write_text(ast.unparse(tree) + "\n", encoding="utf-8")
@@ -290,8 +291,8 @@ class View:
 class ViewMaker:
     """Makes (and caches) views of one package in a working directory."""
 
-    def __init__(self, package_dir, machinery, workdir):
-        self.graph = PackageGraph(package_dir, machinery)
+    def __init__(self, package_dir, workdir):
+        self.graph = PackageGraph(package_dir)
         self.workdir = Path(workdir)
         self._views = {}
 

@@ -1,20 +1,21 @@
 """Build the instructor notebooks solutions/NN_name/NN_name.ipynb from exercises_src/NN_name.py.
 
-The sources are Python files in the "percent" format (as jupytext writes them), so that
-the solution code is linted and formatted like any other code, and a diff reads well.
-A line starting with ``# %%`` starts a cell:
+The sources are Python files in jupytext's "percent" format, so that the solution code is
+linted and formatted like any other code, and a diff reads well.  jupytext reads them: a
+line starting with ``# %%`` starts a cell, whose *title* says its role here and whose
+metadata (``key="value"``) its grade id and points:
 
-    # %% [markdown]                     read-only Markdown (every line starts with "# ")
-    # %% header                         the standard "how to work on this notebook" cell
-    # %% setup                          read-only code (imports)
-    # %% code                           free code, not graded
-    # %% solution id=lstm_input_gate    the student writes this (### BEGIN/END SOLUTION)
-    # %% test id=test_lstm_input_gate points=2
-                                        locked, autograded test (### BEGIN/END HIDDEN TESTS)
+    # %% [markdown]                        read-only Markdown (every line starts with "# ")
+    # %% header                            the standard "how to work on this notebook" cell
+    # %% setup                             read-only code (imports)
+    # %% code id="try_gradient_check"      free code, not graded
+    # %% solution id="lstm_input_gate"     the student writes this (### BEGIN/END SOLUTION)
+    # %% test id="test_lstm_input_gate" points=2
+                                           locked, autograded test (### BEGIN/END HIDDEN TESTS)
 
-The generator adds the nbgrader metadata, cell ids, the kernel spec and the total of the
-points, and writes notebooks without outputs.  Then `nbgrader generate_assignment` makes the
-student release in exercises/ (see make/exercises.mk).
+What is left here is the nbgrader step: the generator adds the nbgrader metadata, cell ids,
+the kernel spec and the total of the points, and writes notebooks without outputs.  Then
+`nbgrader generate_assignment` makes the student release in exercises/ (see make/exercises.mk).
 
     python scripts/make_notebooks.py            write solutions/
     python scripts/make_notebooks.py --check    exit 1 if solutions/ differs from the sources
@@ -27,6 +28,7 @@ import re
 import sys
 from pathlib import Path
 
+import jupytext
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,33 +83,29 @@ seeds), whose values are not shown. While one function is graded, the functions 
 are the reference's, so that each mistake is counted once.
 """
 
-_MARKER = re.compile(r"^# %%(.*)$")
+_KINDS = ("header", "setup", "code", "solution", "test")
 
 
 def parse(path):
-    """The cells of a source file: a list of (kind, options, text)."""
-    cells, kind, options, lines = [], None, {}, []
+    """The cells of a source file, read by jupytext: a list of (kind, options, text).
 
-    def flush():
-        if kind is not None:
-            text = "\n".join(lines).strip("\n")
-            cells.append((kind, options, text))
-
-    for line in path.read_text().splitlines():
-        match = _MARKER.match(line)
-        if match:
-            flush()
-            words = match.group(1).split()
-            kind = words[0] if words else "code"
-            options = dict(word.split("=", 1) for word in words[1:])
-            lines = []
-        elif kind == "[markdown]":
-            if line.strip() and not (line.startswith("# ") or line == "#"):
-                raise ValueError(f"{path}: Markdown line without '# ': {line!r}")
-            lines.append(line[2:])
-        elif kind is not None:
-            lines.append(line)
-    flush()
+    ``kind`` is ``"[markdown]"`` or the cell's title (one of ``_KINDS``); ``options`` its
+    ``id`` and ``points``.
+    """
+    notebook = jupytext.read(path, fmt="py:percent")
+    cells = []
+    for cell in notebook.cells:
+        metadata = dict(cell.metadata)
+        if "incorrectly_encoded_metadata" in metadata:  # key=value without quotes: jupytext could not read it
+            raise ValueError(f'{path}: write cell options as key="value": {metadata["incorrectly_encoded_metadata"]}')
+        if cell.cell_type == "markdown":
+            kind = "[markdown]"
+        else:
+            kind = metadata.get("title", "code")
+            if kind not in _KINDS:
+                raise ValueError(f"{path}: unknown cell kind {kind!r} (expected one of {', '.join(_KINDS)})")
+        options = {key: metadata[key] for key in ("id", "points") if key in metadata}
+        cells.append((kind, options, cell.source.strip("\n")))
     return cells
 
 

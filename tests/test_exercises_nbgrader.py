@@ -185,7 +185,8 @@ def test_a_correct_function_that_makes_numpy_warn_keeps_its_points(course):
 
 
 def test_the_feedback_of_hidden_tests_reveals_no_input_or_expected_value(course):
-    from rnn_ref import _cases, _specs
+    from rnn_checks import SPECS
+    from rnn_checks import cases as checks_cases
 
     assert scores(course, "tricky", "01_rnn_cell")["test_rnn_step_forward"][0] == 0
     graded = nbformat.read(course["dir"] / "autograded" / "tricky" / "01_rnn_cell" / "01_rnn_cell.ipynb", as_version=4)
@@ -194,17 +195,17 @@ def test_the_feedback_of_hidden_tests_reveals_no_input_or_expected_value(course)
     assert "graded cases fail" in message and "do not show input or expected values" in message
     assert not re.search(r"expected -?\d", message) and not re.search(r"got -?\d", message)
     numbers = [float(n) for n in re.findall(r"(?<![\w.])\d+\.\d+(?:e[+-]\d+)?", message)]
-    cases = _cases.cases(_specs.SPECS["rnn.rnn_step_forward"], hidden=True)
+    cases = checks_cases.cases(SPECS["rnn.rnn_step_forward"], hidden=True)
     hidden = np.concatenate(
         [
             a.ravel()
             for case in cases
-            for a in _cases.arrays(case.args)
-            + _cases.arrays(_cases.reference_outputs(_specs.SPECS["rnn.rnn_step_forward"], case))
+            for a in checks_cases.arrays(case.args)
+            + checks_cases.arrays(checks_cases.reference_outputs(SPECS["rnn.rnn_step_forward"], case))
         ]
     )
     for number in numbers:
         assert len(f"{number:g}".replace(".", "").lstrip("0-")) <= 2, number  # two significant digits at most
         assert not np.any(np.isclose(hidden, number, rtol=1e-9, atol=0)), number
     text = feedback_text(course, "tricky", "01_rnn_cell")
-    assert 'testing.grade(rnn_step_forward, "rnn.rnn_step_forward")' in text  # the hidden test is a bare call
+    assert 'rnn_checks.grade(rnn_step_forward, "rnn.rnn_step_forward")' in text  # the hidden test is a bare call

@@ -10,7 +10,7 @@ import pytest
 from hostile.corpus import Kit
 from hostile.course import assignments, make_course, nbgrader, require_sandbox, submit, tight_limits
 
-from grader import _adapter
+import rnn_checks
 from grader.course import Course, load_assignment
 from grader.pipeline import Grader
 
@@ -33,7 +33,7 @@ def course(tmp_path_factory):
 @pytest.mark.parametrize("assignment", ALL)
 def test_every_test_cell_is_judged(course, assignment):
     """Each test cell calls rnn_ref.testing with a known reference: no point depends on the student's kernel."""
-    model = load_assignment(Course.load(course), assignment, set(_adapter.SPECS))
+    model = load_assignment(Course.load(course), assignment, set(rnn_checks.SPECS))
     assert model.functions
     assert model.untrusted_tests() == []
     for notebook in model.notebooks.values():

@@ -10,7 +10,7 @@ from grader.scan import scan_source
 
 TRICKS = {
     "np.testing.assert_allclose = lambda *a, **k: None": "assigns np.testing.assert_allclose",
-    "from rnn_ref import testing\ntesting.check = print": "assigns testing.check",
+    "import rnn_checks\nrnn_checks.check = print": "assigns rnn_checks.check",
     "get_ipython().input_transformers_cleanup.append(f)": "input_transformers_cleanup",
     "get_ipython().set_custom_exc((Exception,), h)": "set_custom_exc",
     "from rnn_ref.lstm import lstm_forward": "imports lstm_forward from rnn_ref.lstm",

@@ -21,7 +21,7 @@ functions are in ``DIR/<key>.json``.  Events on ``FD``::
     {"event": "end", "kind": "call", ...}
     {"event": "done"}
 
-Each case is called as :mod:`rnn_ref.testing` calls it: on deep copies, first
+Each case is called as :mod:`rnn_checks` calls it in a notebook: on deep copies, first
 with the helpers of ``builds_on`` bound to the reference (attempt
 ``"reference"``), then, if the notebook defines them, with the student's own
 (attempt ``"own"``); calls into rnn_ref that are not allowed are recorded.
@@ -83,7 +83,7 @@ def _compile_cell(source, index):
 
 
 def _error(exc, view_dir):
-    """The type, message and student's line of an exception (see rnn_ref.testing._student_line)."""
+    """The type, message and student's line of an exception (as rnn_checks.running.student_line finds it)."""
     try:
         message = str(exc)[:4000]
     except Exception:  # a student's __str__ that raises
@@ -116,19 +116,16 @@ def _error(exc, view_dir):
 
 
 class CallWatch:
-    """Records calls from outside rnn_ref into its numerical code (as rnn_ref.testing._CallWatch)."""
+    """Records calls from outside rnn_ref into its code (as rnn_checks.running.CallWatch)."""
 
-    def __init__(self, view_dir, machinery, allowed_codes, allowed_files):
-        self.view_dir, self.machinery = view_dir, set(machinery)
+    def __init__(self, view_dir, allowed_codes, allowed_files):
+        self.view_dir = view_dir
         self.allowed_codes, self.allowed_files = allowed_codes, allowed_files
         self.calls, self._cache = [], {}
 
     def is_reference(self, filename):
         if filename not in self._cache:
-            path = os.path.abspath(filename)
-            self._cache[filename] = (
-                os.path.dirname(path) == self.view_dir and os.path.basename(path) not in self.machinery
-            )
+            self._cache[filename] = os.path.dirname(os.path.abspath(filename)) == self.view_dir
         return self._cache[filename]
 
     def __call__(self, frame, event, arg):
@@ -260,7 +257,6 @@ def main(argv=None):
 
     view_dir = os.path.dirname(os.path.abspath(rnn_ref.__file__))
     _cache_codes()
-    machinery = job.get("machinery", [])
     functions = []
     for entry in job["functions"]:
         with open(os.path.join(options.cases, entry["key"] + ".json"), encoding="utf-8") as file:
@@ -302,7 +298,7 @@ def main(argv=None):
         for number, (args, kwargs) in enumerate(cases):
             for attempt, replacements in attempts:
                 start(kind="call", function=name, case=number, attempt=attempt)
-                watch = CallWatch(view_dir, machinery, *_allowed(entry.get("allowed", []), replacements))
+                watch = CallWatch(view_dir, *_allowed(entry.get("allowed", []), replacements))
                 try:
                     report = call_once(fn, args, kwargs, replacements, watch)
                 except BaseException as exc:  # encoding a monstrous result, say

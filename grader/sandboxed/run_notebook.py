@@ -1,7 +1,7 @@
 """Execute a notebook's code cells in IPython, inside the sandbox, and report each cell's outputs.
 
 This is the run that makes the student's *feedback*: the test cells run here,
-with the real :mod:`rnn_ref.testing`, and print the same messages as in
+with the real :mod:`rnn_checks`, and print the same messages as in
 Jupyter.  Nothing printed here is worth a point (the judge decides points).
 
     python -I -B run_notebook.py --fd FD --job JOB.json

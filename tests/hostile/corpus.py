@@ -314,11 +314,11 @@ CASES = [
     # tricks that give plain nbgrader full marks for wrong answers
     Case(
         "patch_checks",
-        "replaces np.testing.assert_allclose and rnn_ref.testing's checks by no-ops",
+        "replaces np.testing.assert_allclose and rnn_checks' checks by no-ops",
         _preamble(
-            "import numpy as np\nfrom rnn_ref import testing\n"
+            "import numpy as np\nimport rnn_checks\n"
             "np.testing.assert_allclose = lambda *args, **kwargs: None\n"
-            "testing.check = testing.grade = testing.check_example = lambda *args, **kwargs: print('✓ all good')"
+            "rnn_checks.check = rnn_checks.grade = rnn_checks.check_example = lambda *a, **k: print('✓ all good')"
         ),
         ZERO,
         review=True,
@@ -328,7 +328,7 @@ CASES = [
         "an IPython input transformer that empties every later test cell",
         _preamble(
             "get_ipython().input_transformers_cleanup.append(\n"
-            "    lambda lines: [] if any('testing.' in line for line in lines) else lines\n)"
+            "    lambda lines: [] if any('rnn_checks.' in line for line in lines) else lines\n)"
         ),
         ZERO,
         review=True,
@@ -347,7 +347,7 @@ CASES = [
             [
                 "from rnn_ref.rnn import rnn_step_forward",
                 "from rnn_ref.rnn import rnn_forward",
-                "from rnn_ref._extras import output_layer",
+                "from rnn_ref.rnn import output_layer",
             ]
         ),
         ZERO,
@@ -355,7 +355,7 @@ CASES = [
     ),
     Case(
         "delegate_sneaky",
-        "wraps the reference and switches off the profiler that rnn_ref.testing watches calls with",
+        "wraps the reference and switches off the profiler that the checks watch calls with",
         _replace_solutions(
             [
                 "import sys\nimport rnn_ref.rnn as _r\n\n\ndef rnn_step_forward(x, h_prev, params):\n"
@@ -364,7 +364,7 @@ CASES = [
                 "    sys.setprofile(None)\n    return _r.rnn_forward(xs, h0, params)",
                 "import sys\nimport importlib\n\n\ndef output_layer(hs, W_y, b_y):\n"
                 "    sys.setprofile(None)\n"
-                "    return importlib.import_module('rnn_ref._extras').output_layer(hs, W_y, b_y)",
+                "    return importlib.import_module('rnn_ref.rnn').output_layer(hs, W_y, b_y)",
             ]
         ),
         ZERO,

@@ -1,4 +1,4 @@
-"""rnn_ref.testing: what the exercise notebooks call to grade a student's function.
+"""rnn_checks, the notebooks' side: what the exercise notebooks call to grade a student's function.
 
 The student functions here are written out in this file (never imported from rnn_ref,
 which the grader refuses), as a student would write them.
@@ -10,7 +10,12 @@ import warnings
 import numpy as np
 import pytest
 
-from rnn_ref import _cases, _compare, _mistakes, _specs, _student, testing
+import rnn_checks as testing
+from rnn_checks import cases as _cases
+from rnn_checks import compare as _compare
+from rnn_checks import mistakes as _mistakes
+from rnn_checks import running as _student
+from rnn_checks import specs as _specs
 from rnn_ref.activations import sigmoid
 
 
@@ -293,14 +298,18 @@ def test_the_helpers_an_exercise_gives_may_be_called(capsys):
     namespace = {"np": np, "sequence_forward": sequence_forward, "mask_to_lengths": mask_to_lengths}
     namespace["reverse_sequences"] = lambda xs, lengths: reverse_sequences(xs, lengths)  # the student's own
     exec(
-        "def bidirectional_forward(cell, xs, pf, pb, mask=None, merge='concat', **kw):\n"
+        "def bidirectional_forward(cell, xs, pf, pb, mask=None, merge='concat', *, state0_fwd=None,\n"
+        "                          state0_bwd=None, **kw):\n"
+        "    two = cell in ('lstm', 'peephole')\n"
+        "    s_f = None if state0_fwd is None else tuple(state0_fwd) if two else (state0_fwd,)\n"
+        "    s_b = None if state0_bwd is None else tuple(state0_bwd) if two else (state0_bwd,)\n"
         "    T, N, _ = xs.shape\n"
         "    lengths = np.full(N, T) if mask is None else mask_to_lengths(mask)\n"
-        "    f, _, _ = sequence_forward(cell, xs, None, pf, mask, **kw)\n"
-        "    r, _, _ = sequence_forward(cell, reverse_sequences(xs, lengths), None, pb, mask, **kw)\n"
+        "    f, l_f, _ = sequence_forward(cell, xs, s_f, pf, mask, **kw)\n"
+        "    r, l_b, _ = sequence_forward(cell, reverse_sequences(xs, lengths), s_b, pb, mask, **kw)\n"
         "    b = reverse_sequences(r, lengths)\n"
         "    ys = np.concatenate([f, b], -1) if merge == 'concat' else (f + b) / (2 if merge == 'mean' else 1)\n"
-        "    return ys, None\n",
+        "    return ys, l_f if two else l_f[0], l_b if two else l_b[0], None\n",
         namespace,
     )
     testing.check(namespace["bidirectional_forward"], "bidirectional.bidirectional_forward")

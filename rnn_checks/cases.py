@@ -1,0 +1,135 @@
+"""The cases of a grade: random inputs of several sizes, the reference's outputs on them, and the
+same inputs with one term at a time.
+
+The sizes are fixed (visible and hidden ones, with ``N = 1`` and ``T = 1``
+among them, float64 and float32); the values come from a seed.  The
+notebooks' tests use the seeds 1 (visible) and 2 (hidden); the judge draws
+its own secret seed, so that no notebook can carry a table of the answers.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import re
+import zlib
+from typing import NamedTuple
+
+import numpy as np
+
+from .specs import FLOAT32_ATOL, FLOAT32_RTOL, FLOAT64_ATOL
+
+VISIBLE_SHAPES = (
+    ({"T": 3, "N": 2, "D": 4, "H": 3, "V": 5}, np.float64),
+    ({"T": 1, "N": 1, "D": 2, "H": 2, "V": 3}, np.float64),  # one sequence of one step
+    ({"T": 4, "N": 3, "D": 3, "H": 3, "V": 4}, np.float64),  # D = H: a transposed W_x still runs
+    ({"T": 2, "N": 2, "D": 3, "H": 2, "V": 3}, np.float32),
+)
+HIDDEN_SHAPES = (
+    ({"T": 5, "N": 4, "D": 3, "H": 5, "V": 4}, np.float64),
+    ({"T": 1, "N": 3, "D": 4, "H": 2, "V": 6}, np.float64),
+    ({"T": 2, "N": 1, "D": 1, "H": 3, "V": 2}, np.float64),
+    ({"T": 6, "N": 2, "D": 5, "H": 5, "V": 3}, np.float64),
+    ({"T": 3, "N": 5, "D": 2, "H": 4, "V": 5}, np.float32),
+    ({"T": 4, "N": 3, "D": 4, "H": 3, "V": 4}, np.float32),
+)
+
+
+class Case(NamedTuple):
+    """One set of inputs."""
+
+    label: str
+    args: tuple
+    kwargs: dict
+    dtype: type
+
+
+def cases(spec, hidden, seed=None):
+    """The visible (``hidden=False``) or hidden cases of ``spec``, every size and every variant.
+
+    With ``seed=None`` the notebooks' fixed seeds; with a seed, the values are drawn from it
+    (the judge's), over the same sizes and variants.
+    """
+    shapes = HIDDEN_SHAPES if hidden else VISIBLE_SHAPES
+    made = []
+    for i, (dims, dtype) in enumerate(shapes):
+        for j, variant in enumerate(spec.variants):
+            if seed is None:
+                entropy = [2 if hidden else 1, zlib.crc32(spec.key.encode()), i, j]
+            else:
+                entropy = [seed, zlib.crc32(spec.key.encode()), int(hidden), i, j]
+            args, kwargs = spec.make(np.random.default_rng(entropy), dims, dtype, variant)
+            sizes = ", ".join(f"{letter}={dims[letter]}" for letter in spec.uses)
+            extra = "".join(f", {k}={v}" for k, v in variant.items())
+            made.append(Case(f"{sizes}, {np.dtype(dtype).name}{extra}", args, kwargs, dtype))
+    return made
+
+
+def tolerance(spec, dtype):
+    if np.dtype(dtype) == np.float32:
+        return max(spec.rtol, FLOAT32_RTOL), FLOAT32_ATOL
+    return spec.rtol, FLOAT64_ATOL
+
+
+def arrays(value):
+    """Every ndarray inside nested tuples, lists, dicts and NamedTuples."""
+    if isinstance(value, np.ndarray):
+        return [value] if np.issubdtype(value.dtype, np.floating) else []
+    if isinstance(value, dict):
+        return [a for v in value.values() for a in arrays(v)]
+    if isinstance(value, (tuple, list)):
+        return [a for v in value for a in arrays(v)]
+    return []
+
+
+def reference_outputs(spec, case):
+    args, kwargs = copy.deepcopy((case.args, case.kwargs))
+    result = spec.reference(*args, **kwargs)
+    return (result,) if len(spec.outputs) == 1 else tuple(result)
+
+
+# --- one term at a time --------------------------------------------------------------------------------------
+
+_OPTIONAL = ("mask", "dh_last", "dc_last", "dstate_last", "state0_fwd", "state0_bwd", "dlast_fwd", "dlast_bwd")
+
+
+def isolated_cases(spec, case):
+    """``[(label, case)]``: ``case`` with one term at a time (``spec.isolations``), where that changes it."""
+    made = []
+    for label, targets in spec.isolations:
+        isolated = isolate(spec, case, targets)
+        if isolated is not None:
+            made.append((label, isolated))
+    return made
+
+
+def isolate(spec, case, targets):
+    """A copy of ``case`` with the ``targets`` zeroed; None when that changes nothing or a target is absent.
+
+    A target is an argument (``"x"``), an entry of a dict argument (``"params['b']"``), every step
+    but the last (``"dhs[:-1]"``), or ``"+name"``: that argument must be given (and is kept).
+    """
+    bound = inspect.signature(spec.reference).bind(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
+    arguments = bound.arguments
+    changed = False
+    for target in targets:
+        match = re.fullmatch(r"(\+?)(\w+)(?:\['(\w+)'\])?(\[:-1\])?", target)
+        required, name, key, head = match.groups()
+        if arguments.get(name) is None:
+            if required or name not in _OPTIONAL:
+                return None
+            continue  # an optional argument that is already absent
+        changed = changed or not required
+        if required:
+            continue
+        if name in _OPTIONAL:
+            arguments[name] = None  # no mask, no gradient on the final state, zero initial states
+        elif key is not None:
+            arguments[name][key] = np.zeros_like(arguments[name][key])
+        elif head is not None:
+            arguments[name][:-1] = 0
+        else:
+            arguments[name] = np.zeros_like(arguments[name])
+    if not changed:
+        return None
+    return Case(case.label, tuple(bound.args), dict(bound.kwargs), case.dtype)
