@@ -45,6 +45,7 @@ import importlib
 import inspect
 import io
 import itertools
+import keyword
 import time
 import tokenize
 from collections import Counter
@@ -314,7 +315,7 @@ def _line_shape(line):
     return " ".join(shape)
 
 
-_KEYWORDS = set(__import__("keyword").kwlist) | {"np", "sigmoid", "tanh", "range", "len", "zip", "reversed"}
+_KEYWORDS = set(keyword.kwlist) | {"np", "sigmoid", "tanh", "range", "len", "zip", "reversed"}
 
 
 def side_by_side(left, right):
