@@ -8,18 +8,20 @@ and :mod:`rnn_ref` (the references, and the package the views are made from); no
 ``grader`` but its own command and tests.  The code under :mod:`grader.sandboxed` runs inside the
 sandbox and imports neither.
 
-=======================  ======================================================
-:mod:`grader.pipeline`   the batch: one student per worker, results saved in order
-:mod:`grader.precheck`   checks before anything runs; quarantine; nbgrader's sanitizing
-:mod:`grader.sandbox`    bubblewrap + prlimit runs, their limits and how they end
-:mod:`grader.feedback`   the whole notebook in the sandbox, for the feedback
-:mod:`grader.judge`      the points: the student's functions on secret inputs, compared outside
-:mod:`grader.views`      rnn_ref without the references of the graded functions
-:mod:`grader.references` where each graded function's reference lives, for the views
-:mod:`grader.sandboxed`  what runs inside the sandbox (untrusted), and the wire format
-:mod:`grader.gradebook`  writes into nbgrader's gradebook
-:mod:`grader.scan`       static scan of the student's code, for a human look
-:mod:`grader.report`     the instructor's report (Markdown, CSV, JSON)
-:mod:`grader.course`     the trusted model of an assignment (gradebook and release)
-=======================  ======================================================
+=========================  ======================================================
+:mod:`grader.pipeline`     the batch: one student per worker, results saved in order
+:mod:`grader.precheck`     checks before anything runs; quarantine; nbgrader's sanitizing
+:mod:`grader.sandbox`      bubblewrap + prlimit runs, their limits and how they end
+:mod:`grader.feedback`     the whole notebook in the sandbox, for the feedback
+:mod:`grader.judge`        the points: the student's functions on secret inputs, compared outside
+:mod:`grader.views`        rnn_ref without the references of the graded functions
+:mod:`grader.references`   where each graded function's reference lives, for the views
+:mod:`grader.sandboxed`    what runs inside the sandbox (untrusted), and the wire format
+:mod:`grader.gradebook`    writes into nbgrader's gradebook
+:mod:`grader.scan`         static scan of the student's code, for a human look
+:mod:`grader.fingerprint`  winnowed fingerprints of a function's normalized syntax tree
+:mod:`grader.similarity`   similar code against rnn_ref, solutions/ and the class, for a human look
+:mod:`grader.report`       the instructor's report (Markdown, CSV, JSON)
+:mod:`grader.course`       the trusted model of an assignment (gradebook and release)
+=========================  ======================================================
 """

@@ -7,13 +7,17 @@ For each student (in a pool of worker threads, one sandbox slot each):
 2. prepare the notebook as ``nbgrader autograde`` does (sources restored);
 3. run it whole in the sandbox, for the feedback (:mod:`grader.feedback`);
 4. run the judge (:mod:`grader.judge`), which gives the test cells' points;
-5. scan the student's code for tricks (:mod:`grader.scan`).
+5. scan the student's code for tricks (:mod:`grader.scan`);
+6. fingerprint the graded functions (:mod:`grader.similarity`).
 
 The main thread then writes, one student at a time, the autograded notebook
 (``autograded/<student>/<assignment>/``) and the grades
 (:mod:`grader.gradebook`).  An exception while grading a student is recorded
 for that student and the batch goes on.  Finally nbgrader's own
 ``generate_feedback`` makes the HTML feedback, and the report is written.
+After the batch, the class's fingerprints are compared with each other, the
+reference and the solutions: similar code is listed for a human look, and
+gives or takes no points.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from nbgrader import utils as nbutils
 
 import rnn_checks
 
+from . import similarity
 from .course import load_assignment
 from .feedback import run_notebook
 from .gradebook import GradebookWriter
@@ -88,6 +93,8 @@ class StudentResult:
     deaths: list = field(default_factory=list)
     error: str = ""
     seconds: float = 0.0
+    similarity: list = field(default_factory=list)  # grader.similarity.Document of each graded function
+    similarity_notes: list = field(default_factory=list)
 
 
 class Grader:
@@ -131,7 +138,7 @@ class Grader:
         for slot in range(self.jobs):
             slots.put(slot)
         writer = GradebookWriter(self.course, self.assignment)
-        graded = []
+        graded, results = [], []
         try:
             with ThreadPoolExecutor(self.jobs) as pool:
                 futures = {pool.submit(self._grade_one, student, slots): student for student in students}
@@ -144,9 +151,11 @@ class Grader:
                         except Exception as exc:  # one student's write must not stop the others
                             result.error = f"saving the grades failed: {type(exc).__name__}: {exc}"
                     self._add_to_report(report, result)
+                    results.append(result)
                     self.log(self._progress(result, len(report.students), len(students)))
         finally:
             writer.close()
+        self._compare_similarity(report, results)
         order = {student: i for i, student in enumerate(students)}
         report.students.sort(key=lambda s: order.get(s.student, 0))
         report.rows.sort(key=lambda r: order.get(r.student, 0))
@@ -182,6 +191,10 @@ class Grader:
             cells = code_cells(prepared, model)
             labels = {c["index"]: f"{c['role']} {c['grade_id']}" if c["grade_id"] else c["role"] for c in cells}
             result.flags += scan_cells(cells)
+            functions = [f for f in self.model.functions if f.notebook == name]
+            found, notes = similarity.student_documents(result.student, cells, functions)
+            result.similarity += found
+            result.similarity_notes += notes
             executed, deaths = run_notebook(self.sandbox, prepared, cells, slot, self.workdir, package=self.package)
             result.deaths += [f"feedback run: {d.where(labels)} {d.failure}" for d in deaths]
             skip = {d.index: d.failure for d in deaths if d.kind == "cell"}
@@ -309,6 +322,18 @@ class Grader:
                     report.rows.append(Row(result.student, name, grade_id, functions, None, points, status, reason))
         else:
             report.rows += result.rows
+
+    def _compare_similarity(self, report, results):
+        """Similar code across the class (:mod:`grader.similarity`): listed for a human look, no points."""
+        documents = [d for r in results if not r.error for d in r.similarity]
+        notes = [n for r in results for n in r.similarity_notes]
+        try:
+            report.similarity = similarity.check_class(self.course, self.model, documents, notes)
+        except Exception as exc:  # the comparison must never cost the grades
+            report.similarity = {"error": f"the similarity check failed: {type(exc).__name__}: {exc}", "pairs": []}
+        flags = similarity.flags_by_student(report.similarity)
+        for summary in report.students:
+            summary.similar = flags.get(summary.student, [])
 
     def _progress(self, result, done, total):
         if result.error:

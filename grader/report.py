@@ -3,7 +3,10 @@
 One row per student and test cell (the function it grades, the points, the
 reason), then the submissions that need a human look: quarantined ones (with
 the reason), those the static scan flagged, those whose sandbox was killed,
-and any that the grader itself failed on.
+those with code similar to the reference's, the solution's or a classmate's
+(:mod:`grader.similarity`; the pairs, side by side, in the section "Similar
+code" and under ``similarity`` in the JSON), and any that the grader itself
+failed on.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import csv
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from . import similarity as _similarity
 
 
 @dataclass
@@ -37,10 +42,11 @@ class StudentSummary:
     deaths: list = field(default_factory=list)
     error: str = ""
     seconds: float = 0.0
+    similar: list = field(default_factory=list)  # code similar to another's (grader.similarity): a human look
 
     @property
     def needs_review(self):
-        return bool(self.quarantined or self.flags or self.deaths or self.error)
+        return bool(self.quarantined or self.flags or self.deaths or self.error or self.similar)
 
 
 @dataclass
@@ -54,6 +60,7 @@ class Report:
     untrusted_cells: list = field(default_factory=list)
     seconds: float = 0.0  # in all
     grading_seconds: float = 0.0  # before nbgrader's feedback
+    similarity: dict = field(default_factory=dict)  # grader.similarity.result: the similar pairs, side by side
 
     def review(self):
         return [s for s in self.students if s.needs_review]
@@ -120,6 +127,10 @@ class Report:
                 lines.append(f"  - suspicious code: {flag}")
             if len(summary.flags) > 12:
                 lines.append(f"  - ... and {len(summary.flags) - 12} more flags")
+            for similar in summary.similar[:12]:
+                lines.append(f"  - similar code (see Similar code; no points taken): {_similarity.escape(similar)}")
+            if len(summary.similar) > 12:
+                lines.append(f"  - ... and {len(summary.similar) - 12} more similar functions")
             if summary.error:
                 lines.append(f"  - the grader failed on this submission: {summary.error}")
         lines += ["", "## Totals", "", "| student | points | of | notes |", "| --- | ---: | ---: | --- |"]
@@ -140,6 +151,9 @@ class Report:
                 f"| {_cell(row.student)} | {_cell(row.grade_id)} | {_cell(row.functions)} | {points} "
                 f"| {row.max_points:g} | {_cell(row.reason)} |"
             )
+        similar = _similarity.markdown(self.similarity)
+        if similar:
+            lines += [""] + similar
         return "\n".join(lines) + "\n"
 
 
