@@ -178,14 +178,14 @@ def load_assignment(course, assignment, known_keys):
             record = gb.find_assignment(assignment)
         except MissingEntry:
             raise CourseError(
-                f"assignment {assignment!r} is not in the gradebook: "
-                f"run `nbgrader generate_assignment {assignment}` first"
+                f"assignment {assignment!r} is not in the gradebook ({course.db_url}): run `make release` first "
+                "(it records every assignment of solutions/ in the gradebook, as on a fresh clone)"
             ) from None
         notebooks = {}
         for notebook in record.notebooks:
             release_path = course.release_dir(assignment) / f"{notebook.name}.ipynb"
             if not release_path.exists():
-                raise CourseError(f"{release_path} is missing: run `nbgrader generate_assignment {assignment}`")
+                raise CourseError(f"{release_path} is missing: run `make release` first")
             release = nbformat.read(release_path, as_version=4)
             source_cells = {
                 c.name: SourceCell(c.name, c.cell_type, bool(c.locked), c.source, c.checksum)

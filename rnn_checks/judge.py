@@ -54,8 +54,6 @@ __all__ = [
     "run_of",
 ]
 
-_MAX_EXPLAINED = 4  # failing cases given to the recognizers of typical mistakes: enough, and each costs runs
-
 
 def judge_cases(key, seed):
     """The cases of ``key`` for a judge: visible and hidden sizes, every variant, values drawn from ``seed``."""
@@ -127,8 +125,7 @@ def explain(key, name, failures, n_cases, isolations=None):
         For the first failing case whose outputs differ (:func:`explained_case`), the label of each
         run with one term at a time and whether it was right (see :func:`right`).
     """
-    report = _report(key, name, failures, isolations)
-    return report.text(n_cases, n_failing=len(failures))
+    return _report(key, name, failures, isolations).text(n_cases)
 
 
 def mistakes_of(key, failures):
@@ -146,14 +143,11 @@ def mistakes_of(key, failures):
 
 def _report(key, name, failures, isolations=None):
     report = Report(name, spec_of(key), hidden=True, isolations=isolations)
-    for case, run, expected in failures[:_MAX_EXPLAINED]:
+    for case, run, expected in failures:
         report.add_failure(case, run, expected)
     return report
 
 
 def explained_case(key, failures):
     """The failing case that :func:`explain` would explain with one term at a time, or None."""
-    report = Report("", spec_of(key), hidden=True)
-    for case, run, expected in failures[:_MAX_EXPLAINED]:
-        report.add_failure(case, run, expected)
-    return report.first_value_failure()
+    return _report(key, "", failures).first_value_failure()

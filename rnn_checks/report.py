@@ -22,6 +22,7 @@ from .mistakes import Hint
 
 _MAX_DETAILED_CASES = 2  # cases reported line by line; the others get one line each
 _MAX_LINES_PER_CASE = 4
+_MAX_RECOGNIZED = 4  # failing cases given to the recognizers of typical mistakes: enough, and each costs runs
 
 # `nbgrader validate` prints every line of an error after a 4-space indent and cuts it past 87 characters
 # (nbgrader.validator.Validator: width 90, `line[:width - 3] + "..."`): lines of 83 characters at most keep
@@ -90,6 +91,7 @@ class Report:
         self._rerun, self._isolations = rerun, isolations
         self.failures = []  # (case, run, expected)
         self._likely = None
+        self._n_cases = None  # how many cases ran (for "every case"), set by text()
 
     def add_failure(self, case, run, expected):
         self.failures.append((case, run, expected))
@@ -103,6 +105,7 @@ class Report:
             kind = "graded" if self.hidden else "random"
             failing = len(self.failures) if n_failing is None else n_failing
             lines = [f"{self.name} does not match the reference: {failing} of {n_cases} {kind} cases fail."]
+        self._n_cases = n_cases
         hints, recognized = self.likely_mistakes()
         if hints:
             lines += ["", "Likely mistake:"] + [f"  * {hint.text}" for hint in hints]
@@ -134,7 +137,11 @@ class Report:
             lines += [f"    {text}" for text in details + mutated]
             lines += [f"    NumPy warned: {note}" for note in run.warnings]
         for (text, where), labels in errors.items():
-            cases = "every case" if len(labels) == len(self.failures) else f"cases {'; '.join(labels)}"
+            if len(labels) == len(self.failures) == (self._n_cases or len(self.failures)):
+                cases = "every case"
+            else:  # name them: what they share (a variant, a size) is often the clue
+                shown = "; ".join(labels[:3]) + (f"; and {len(labels) - 3} more" if len(labels) > 3 else "")
+                cases = f"{len(labels)} case{'s' if len(labels) > 1 else ''} ({shown})"
             lines.append(f"  In {cases}, {self.name} raised {text}")
             if where:
                 lines.append(f"    at {where}")
@@ -166,9 +173,7 @@ class Report:
         )
         matches, by_id = {}, {}
         evaluated = 0
-        for case, run, _ in self.failures:
-            if run.outputs is None or not any(p.kind == "value" for p in run.problems):
-                continue
+        for case, run, _ in self._value_failures()[:_MAX_RECOGNIZED]:
             evaluated += 1
             for mistake in mistakes.for_key(self.spec.key):
                 if self._matches(mistake, case, run):
@@ -268,7 +273,11 @@ class Report:
         lines = [f"    {label}: {'right' if ok else 'wrong'}" for label, ok in verdicts]
         where = "the example" if case.label == "example" else f"case {case.label}"
         if not any(ok for _, ok in verdicts):
-            return ["", f"Run again with one term at a time ({where}), every run is wrong:"] + lines
+            return (
+                ["", f"Run again with one term at a time ({where}), every run is wrong:"]
+                + lines
+                + ["  So the mistake is in what every term goes through: the activation, or what is done after it."]
+            )
         if all(ok for _, ok in verdicts):
             return (
                 ["", f"Run again with one term at a time ({where}), every run is right:"]

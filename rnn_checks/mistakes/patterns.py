@@ -104,11 +104,19 @@ def _block_hint(label, e, g, names):
 
 
 def _padded_sequences_hint(label, e, g, mask):
-    """Right for the full-length sequences, wrong for the padded ones."""
+    """Right for the full-length sequences and wrong for the padded ones; or right at every valid step only."""
     if mask is None or e.ndim < 2 or e.shape[:2] != mask.shape:
         return None
     padded = ~mask.all(axis=0)  # (N,) sequences with padding
-    if not padded.any() or padded.all():
+    if not padded.any():
+        return None
+    if _close(e[mask], g[mask]) and not _close(e[~mask], g[~mask]):
+        return Hint(
+            "wrong-at-padded-steps",
+            f"{label} is right at every valid step and wrong at the padded ones: see the docstring for what a "
+            "padded step holds (copied unchanged, zero, or the state carried on)",
+        )
+    if padded.all():
         return None
     right = [_close(e[:, n], g[:, n]) for n in range(e.shape[1])]
     if all(right[n] for n in np.flatnonzero(~padded)) and not any(right[n] for n in np.flatnonzero(padded)):
@@ -138,12 +146,11 @@ def output_hints(spec, problem, expected, case):
     e, g = np.asarray(e, dtype=np.float64), np.asarray(g, dtype=np.float64)
     if problem.kind == "shape":
         if "['b" in label and g.ndim == 2 and g.shape[1:] == e.shape:
-            return [
-                Hint(
-                    "bias-gradient-not-summed",
-                    f"{label} must be summed over the batch (axis 0), giving shape {e.shape}",
-                )
-            ]
+            text = f"{label} must be summed over the batch (axis 0), giving shape {e.shape}"
+            return [Hint("bias-gradient-not-summed", text)]
+        if "['b" in label and g.ndim == e.ndim == 1:
+            text = f"{label} is summed over the wrong axis: a bias gradient sums over the batch (axis 0) only"
+            return [Hint("bias-gradient-wrong-axis", text)]
         return []
     if problem.kind != "value" or not np.isfinite(g).all():
         return []
@@ -235,6 +242,10 @@ def _mask_of(spec, case):
     except TypeError:
         return None
     mask = bound.arguments.get("mask")
+    lengths = bound.arguments.get("lengths")
+    if mask is None and lengths is not None and np.ndim(lengths) == 1 and np.ndim(bound.arguments.get("xs")) >= 2:
+        T = np.shape(bound.arguments["xs"])[0]
+        mask = np.arange(T)[:, None] < np.asarray(lengths)[None, :]
     if mask is None:
         cache = bound.arguments.get("cache")
         mask = getattr(cache, "mask", None)
