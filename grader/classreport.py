@@ -43,7 +43,8 @@ h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom:
 h3 { font-size: 1.05em; margin-bottom: 0.3em; }
 table { border-collapse: collapse; margin: 0.5em 0 1em; }
 th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
-th { background: #f4f4f4; } td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+th { background: #f4f4f4; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; }
 figcaption { color: #555; font-size: 0.9em; }
 .muted { color: #666; } .bad { color: #a40000; } .ok { color: #1b6e20; }
@@ -404,7 +405,8 @@ def _students_table(reports):
             if text[0].isdigit():
                 got += summary["total"]
             top += summary.get("max_total") or 0
-            cells.append(f"<td class=num>{esc(text)} / {summary.get('max_total', 0):g}</td>")
+            shown = f"{esc(text)} / {summary.get('max_total', 0):g}" if text[0].isdigit() else esc(text)
+            cells.append(f"<td class=num>{shown}</td>")
         share = f"{100 * got / top:.0f} %" if top else ""
         lines.append(f"<tr><td>{esc(name)}</td>{''.join(cells)}<td class=num>{share}</td></tr>")
     return "\n".join(lines + ["</table>"])

@@ -169,10 +169,12 @@ def testing_calls(source, known_keys):
 
 def load_assignment(course, assignment, known_keys):
     """The trusted model of ``assignment``; CourseError if it was never generated."""
+    fresh = course.db_url.startswith("sqlite:///") and not Path(course.db_url[len("sqlite:///") :]).exists()
     try:
         gradebook = Gradebook(course.db_url, course.coursedir.course_id)
     except Exception as exc:  # no database, or another course's
-        raise CourseError(f"cannot open the gradebook {course.db_url}: {exc}") from exc
+        advice = " (a fresh clone has none: run `make release` first)" if fresh else ""
+        raise CourseError(f"cannot open the gradebook {course.db_url}: {exc}{advice}") from exc
     with gradebook as gb:
         try:
             record = gb.find_assignment(assignment)
