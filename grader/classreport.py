@@ -275,6 +275,10 @@ def _review_list(report):
         reasons += [f"suspicious code: {f}" for f in flags[:12]]
         if len(flags) > 12:
             reasons.append(f"... and {len(flags) - 12} more flags")
+        similar = s.get("similar", [])
+        reasons += [f"similar code (no points taken): {line}" for line in similar[:12]]
+        if len(similar) > 12:
+            reasons.append(f"... and {len(similar) - 12} more similar functions")
         if s.get("error"):
             reasons.append(f"the grader failed on this submission: {s['error']}")
         inner = "".join(f"<li>{esc(r)}</li>" for r in reasons)

@@ -46,7 +46,10 @@ def make_report(assignment, students):
                 Row(name, assignment, grade_id, function, points, top, status, f"{HOSTILE} raised", mistakes)
             )
         flags = [f"solution rnn_backward, line 3: imports os ({HOSTILE})"] if name.startswith("flagged") else []
-        report.students.append(StudentSummary(name, total, 7.0, flags=flags))
+        summary = StudentSummary(name, total, 7.0, flags=flags)
+        if name == "cy":
+            summary.similar = [f"rnn_backward is close to {HOSTILE}'s"]
+        report.students.append(summary)
     return report
 
 
@@ -191,4 +194,5 @@ def test_the_page_renders_every_plot_and_requests_nothing(browser, reports, whic
     assert errors == [] or all("Content Security Policy" in e or "Content-Security-Policy" in e for e in errors)
     if which == "02_bptt.html":
         assert HOSTILE in text  # shown as text, not run
+        assert "similar code (no points taken): rnn_backward is close to" in text
         assert "the loop runs forward in time" in text and "2" in text
