@@ -21,7 +21,8 @@ help:
 	@echo "make release     regenerate exercises/ from solutions/ (nbgrader generate_assignment)"
 	@echo "make grade-demo  grade a few sample submissions and print the grade table"
 	@echo "make grading-setup   install bubblewrap and check the grading sandbox"
-	@echo "make grade A=04_lstm grade submitted/*/04_lstm safely (sandbox + trusted judge)"
+	@echo "make grade A=04_lstm grade submitted/*/04_lstm safely (sandbox + trusted judge); reports/04_lstm.html"
+	@echo "make class-report    reports/class.html: what the class got wrong, every graded assignment"
 
 # The virtual environment is (re)built when pyproject.toml changes.
 $(STAMP): pyproject.toml

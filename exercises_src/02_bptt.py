@@ -68,7 +68,7 @@ def rnn_step_backward(dh, cache):
 
 
 # %% test id="test_rnn_step_backward" points=3
-"""rnn_step_backward: a step worked out by hand, the gradient checker, then random cases."""
+"""rnn_step_backward: a step worked out by hand, random cases, then the gradient checker."""
 # x @ W_x.T = 0 and h_prev @ W_h.T = 0, so a = b = (ln 2, ln 2) and h = tanh(ln 2) = 0.6:
 # 1 - h**2 = 0.64 and da = dh * 0.64 = (0.64, -1.28).
 x = np.array([[1.0, 1.0]])
@@ -94,6 +94,10 @@ rnn_checks.check_example(
     },
 )
 
+# Random cases against the reference first: a mistake that the example above misses is
+# named here, before the gradient checker below can only say that a gradient differs.
+rnn_checks.check(rnn_step_backward, "rnn.rnn_step_backward")
+
 # The gradient checker: L = sum(dh * h) has dL/dh = dh, so your gradients must match the
 # central differences of L with respect to every input.
 rng = np.random.default_rng(2)
@@ -109,7 +113,6 @@ def step_loss(p):
 
 
 gradcheck.check_gradients(step_loss, {"x": x, "h_prev": h_prev, **params}, {"x": dx, "h_prev": dh_prev, **grads})
-rnn_checks.check(rnn_step_backward, "rnn.rnn_step_backward")
 ### BEGIN HIDDEN TESTS
 rnn_checks.grade(rnn_step_backward, "rnn.rnn_step_backward")
 ### END HIDDEN TESTS

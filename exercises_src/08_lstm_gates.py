@@ -85,7 +85,7 @@ def lstm_step_backward(dh, dc, cache):
 
 
 # %% test id="test_lstm_step_backward" points=5
-"""lstm_step_backward: a step worked out by hand, the gradient checker, then random cases."""
+"""lstm_step_backward: a step worked out by hand, random cases, then the gradient checker."""
 # One unit, x = 0 and W_h = 0, so each gate is its bias: i = 0.75, f = 0.5, g = 0.6, o = 0.75;
 # c_prev = 2 gives c = 0.5 * 2 + 0.75 * 0.6 = 1.45. With dh = 1 and dc = 0:
 ln2, ln3 = np.log(2), np.log(3)
@@ -109,6 +109,10 @@ rnn_checks.check_example(
     },
 )
 
+# Random cases against the reference first: a mistake that the example above misses is
+# named here, before the gradient checker below can only say that a gradient differs.
+rnn_checks.check(lstm_step_backward, "lstm.lstm_step_backward")
+
 # The gradient checker: L = sum(dh * h) + sum(dc * c).
 rng = np.random.default_rng(8)
 x, h_prev, c_prev = rng.standard_normal((3, 4)), np.tanh(rng.standard_normal((3, 2))), rng.standard_normal((3, 2))
@@ -128,7 +132,6 @@ gradcheck.check_gradients(
     {"x": x, "h_prev": h_prev, "c_prev": c_prev, **params},
     {"x": dx, "h_prev": dh_prev, "c_prev": dc_prev, **grads},
 )
-rnn_checks.check(lstm_step_backward, "lstm.lstm_step_backward")
 ### BEGIN HIDDEN TESTS
 rnn_checks.grade(lstm_step_backward, "lstm.lstm_step_backward")
 ### END HIDDEN TESTS

@@ -150,7 +150,7 @@ def gru_step_backward(dh, cache):
 
 
 # %% test id="test_gru_step_backward" points=5
-"""gru_step_backward: a step by hand, the gradient checker in both variants, then random cases."""
+"""gru_step_backward: a step by hand, random cases, then the gradient checker in both variants."""
 # x = 0 and W_h = 0: r = 1/2, z = 3/4, n = 0.6 from the biases; h_prev = 1, dh = 1.
 # da_n = 0.25 * (1 - 0.36) = 0.16, da_z = (1 - 0.6) * 0.1875 = 0.075, da_r = 0 (W_h = 0);
 # dh_prev = dh * z = 0.75; dx = da @ W_x = 0.075 * 2 + 0.16 * 3; dW_hn = da_n * (r * h_prev) = 0.08.
@@ -167,6 +167,10 @@ rnn_checks.check_example(
     },
 )
 
+# Random cases against the reference first: a mistake that the example above misses is
+# named here, before the gradient checker below can only say that a gradient differs.
+rnn_checks.check(gru_step_backward, "gru.gru_step_backward")
+
 # The gradient checker, in both variants: L = sum(dh * h).
 rng = np.random.default_rng(10)
 for reset_after in (False, True):
@@ -181,7 +185,6 @@ for reset_after in (False, True):
         return np.sum(dh * h)
 
     gradcheck.check_gradients(step_loss, {"x": x, "h_prev": h_prev, **params}, {"x": dx, "h_prev": dh_prev, **grads})
-rnn_checks.check(gru_step_backward, "gru.gru_step_backward")
 ### BEGIN HIDDEN TESTS
 rnn_checks.grade(gru_step_backward, "gru.gru_step_backward")
 ### END HIDDEN TESTS

@@ -6,7 +6,8 @@
 ``grade`` grades every submission of ``submitted/*/ASSIGNMENT`` (or the
 students named) into nbgrader's gradebook, writes ``autograded/`` and, with
 nbgrader's ``generate_feedback``, ``feedback/``, and writes a report
-(``reports/ASSIGNMENT.md``, ``.csv``, ``.json``).  It refuses to run without
+(``reports/ASSIGNMENT.md``, ``.csv``, ``.json``) and the class report
+(``reports/ASSIGNMENT.html``, :mod:`grader.classreport`).  It refuses to run without
 the sandbox unless ``--unsafe-no-sandbox`` is given.  Exit status: 0 when
 every submission was graded, 3 when some need a human look (quarantined,
 flagged, killed by a limit), 2 when the sandbox is unavailable, 1 on a
@@ -35,6 +36,20 @@ def _limits(args, course):
         run_seconds=args.run_seconds,
         output_mb=args.output_mb,
     )
+
+
+def _class_report(paths):
+    """``reports/<A>.html``, what the class got wrong (issue 11), from the JSON report; None if it failed."""
+    from .classreport import write_assignment
+
+    json_path = next((Path(p) for p in paths if str(p).endswith(".json")), None)
+    if json_path is None:
+        return None
+    try:
+        return write_assignment(json_path)
+    except Exception as exc:  # the grades are saved: a failed page must not hide them
+        print(f"the class report could not be written: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return None
 
 
 def main(argv=None):
@@ -98,10 +113,11 @@ def main(argv=None):
     finally:
         grader.close()
     paths = report.write(Path(args.report_dir) if args.report_dir else course.root / "reports")
+    page = _class_report(paths)
     review = report.review()
     print(
         f"graded {len(report.students)} submissions in {report.grading_seconds:.1f} s "
-        f"({report.seconds:.1f} s with the feedback); report: {paths[0]}"
+        f"({report.seconds:.1f} s with the feedback); report: {paths[0]}" + (f", {page}" if page else "")
     )
     if review:
         print(f"{len(review)} need a human look: {', '.join(s.student for s in review)}")

@@ -169,23 +169,25 @@ def testing_calls(source, known_keys):
 
 def load_assignment(course, assignment, known_keys):
     """The trusted model of ``assignment``; CourseError if it was never generated."""
+    fresh = course.db_url.startswith("sqlite:///") and not Path(course.db_url[len("sqlite:///") :]).exists()
     try:
         gradebook = Gradebook(course.db_url, course.coursedir.course_id)
     except Exception as exc:  # no database, or another course's
-        raise CourseError(f"cannot open the gradebook {course.db_url}: {exc}") from exc
+        advice = " (a fresh clone has none: run `make release` first)" if fresh else ""
+        raise CourseError(f"cannot open the gradebook {course.db_url}: {exc}{advice}") from exc
     with gradebook as gb:
         try:
             record = gb.find_assignment(assignment)
         except MissingEntry:
             raise CourseError(
-                f"assignment {assignment!r} is not in the gradebook: "
-                f"run `nbgrader generate_assignment {assignment}` first"
+                f"assignment {assignment!r} is not in the gradebook ({course.db_url}): run `make release` first "
+                "(it records every assignment of solutions/ in the gradebook, as on a fresh clone)"
             ) from None
         notebooks = {}
         for notebook in record.notebooks:
             release_path = course.release_dir(assignment) / f"{notebook.name}.ipynb"
             if not release_path.exists():
-                raise CourseError(f"{release_path} is missing: run `nbgrader generate_assignment {assignment}`")
+                raise CourseError(f"{release_path} is missing: run `make release` first")
             release = nbformat.read(release_path, as_version=4)
             source_cells = {
                 c.name: SourceCell(c.name, c.cell_type, bool(c.locked), c.source, c.checksum)

@@ -46,6 +46,9 @@ class Verdict:
     passed: bool
     reason: str
     n_cases: int = 0
+    # issue 11: the recognized mistakes of a failing function, as data ({"id", "hint", "section"}), for the
+    # class report (rnn_checks.mistakes_of)
+    mistakes: list = field(default_factory=list)
 
 
 @dataclass
@@ -236,7 +239,9 @@ class Judge:
             if run.error is not None or run.problems or run.mutated:
                 failures.append((case, run, expected[number]))
         if failures:
-            return fail(rnn_checks.explain(key, name, failures, len(cases)))
+            verdict = fail(rnn_checks.explain(key, name, failures, len(cases)))
+            verdict.mistakes = rnn_checks.mistakes_of(key, failures)  # issue 11: counted by the class report
+            return verdict
         return Verdict(
             name, key, function.grade_id, True, f"agrees with the reference on {len(cases)} cases", len(cases)
         )

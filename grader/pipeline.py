@@ -228,6 +228,7 @@ class Grader:
                     points,
                     "pass" if passed else "fail",
                     reason,
+                    mistakes=[m for v in mine for m in v.mistakes],  # issue 11: for the class report
                 )
             elif grade_id in model.test_ids:  # no judge for this cell: nbgrader's rule, on the student's own run
                 score, _ = nbutils.determine_grade(cell) if cell is not None else (0.0, points)

@@ -29,6 +29,7 @@ class Row:
     max_points: float
     status: str  # "pass", "fail", "manual", "untrusted", "quarantined"
     reason: str
+    mistakes: list = field(default_factory=list)  # issue 11: the judge's recognized mistakes ({"id", "hint", ...})
 
 
 @dataclass

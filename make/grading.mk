@@ -3,6 +3,8 @@
 #
 #   make grading-setup          install bubblewrap (apt, as root) if missing, then check that the sandbox works
 #   make grade A=04_lstm        grade submitted/*/04_lstm: gradebook, autograded/, feedback/, reports/04_lstm.md
+#                               (and .csv, .json, and the class report reports/04_lstm.html)
+#   make class-report           reports/class.html: every graded assignment (reports/*.json) on one page
 #   make grading-test           the grader's tests (sandbox, judge, the hostile corpus, every assignment)
 #   make grading-bench          100 submissions: this command against plain sequential `nbgrader autograde`
 #
@@ -12,7 +14,7 @@
 GRADE_ARGS ?=
 GRADING_BENCH_ARGS ?=
 
-.PHONY: grading-setup grade grading-test grading-bench
+.PHONY: grading-setup grade class-report grading-test grading-bench
 
 # Idempotent and quiet: nothing is installed when bwrap and the util-linux tools are there.
 grading-setup: setup
@@ -27,9 +29,17 @@ grading-setup: setup
 	fi
 	@$(PY) -m grader check-sandbox || echo "grading-setup: the sandbox does not work here; grading will refuse to run"
 
+# `python -m grader grade` exits 3 when every submission was graded but some need a human look: that is a
+# result, not a failure, so make says so and succeeds (any other non-zero status stays an error).
 grade: grading-setup
 	@test -n "$(A)" || { echo "usage: make grade A=<assignment>, e.g. A=04_lstm"; exit 2; }
-	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m grader grade "$(A)" $(GRADE_ARGS)
+	@status=0; PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) -m grader grade "$(A)" $(GRADE_ARGS) || status=$$?; \
+	if [ "$$status" = 3 ]; then \
+		echo "make grade: every submission was graded; some need a human look (reports/$(A).md or .html)"; \
+	elif [ "$$status" != 0 ]; then exit "$$status"; fi
+
+class-report: setup
+	$(PY) -m grader.classreport --class reports
 
 grading-test: grading-setup
 	RNN_REQUIRE_SANDBOX=1 $(PY) -m pytest tests/test_grader_wire.py tests/test_grader_views.py \

@@ -42,6 +42,8 @@ its results as data; nothing here runs the student's code:
 ``choose``             the attempt that counts among those of one case
 ``explain``            the message of a failing function (likely mistake, what differs)
 ``explained_case``     the failing case whose one-term-at-a-time runs ``explain`` uses
+``mistakes_of``        the recognized mistakes of a failing function, as data
+                       (``id``, ``hint``, ``section`` of the book), for a class report
 ``calls_message``      the message for a function that calls the reference
 ``right``              whether a one-term-at-a-time run was right
 =====================  ==========================================================
@@ -66,6 +68,7 @@ from .judge import (
     explained_case,
     isolated_cases,
     judge_cases,
+    mistakes_of,
     right,
     run_of,
 )
@@ -92,6 +95,7 @@ __all__ = [
     "grade",
     "isolated_cases",
     "judge_cases",
+    "mistakes_of",
     "right",
     "run_of",
     "spec",

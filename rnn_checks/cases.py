@@ -2,7 +2,11 @@
 same inputs with one term at a time.
 
 The sizes are fixed (visible and hidden ones, with ``N = 1`` and ``T = 1``
-among them, float64 and float32); the values come from a seed.  The
+among them, float64 and float32); the values come from a seed.  A function
+that computes an activation (a gate, a step, a softmax) also gets a float32
+case with large pre-activations (``spec.large``: about +-100, both signs),
+where a textbook ``sigmoid``, ``tanh`` or softmax written with ``np.exp``
+overflows: ``(e^a - e^-a) / (e^a + e^-a)`` is NaN above about 44 in float32.  The
 notebooks' tests use the seeds 1 (visible) and 2 (hidden); the judge draws
 its own secret seed, so that no notebook can carry a table of the answers.
 """
@@ -62,7 +66,40 @@ def cases(spec, hidden, seed=None):
             sizes = ", ".join(f"{letter}={dims[letter]}" for letter in spec.uses)
             extra = "".join(f", {k}={v}" for k, v in variant.items())
             made.append(Case(f"{sizes}, {np.dtype(dtype).name}{extra}", args, kwargs, dtype))
+    if spec.large:  # one more case per variant: the first size, in float32, with large pre-activations
+        dims = shapes[0][0]
+        for j, variant in enumerate(spec.variants):
+            if seed is None:
+                entropy = [2 if hidden else 1, zlib.crc32(spec.key.encode()), len(shapes), j]
+            else:
+                entropy = [seed, zlib.crc32(spec.key.encode()), int(hidden), len(shapes), j]
+            args, kwargs = spec.make(np.random.default_rng(entropy), dims, np.float32, variant)
+            sizes = ", ".join(f"{letter}={dims[letter]}" for letter in spec.uses)
+            extra = "".join(f", {k}={v}" for k, v in variant.items())
+            case = Case(f"{sizes}, float32{extra}, {LARGE_LABEL}", args, kwargs, np.float32)
+            made.append(enlarge(spec, case))
     return made
+
+
+LARGE = 100.0  # added to the pre-activations of the large cases, with alternating signs
+LARGE_LABEL = "large pre-activations"
+
+
+def enlarge(spec, case):
+    """``case`` with ``+-LARGE`` (alternating along the last axis) added to each of ``spec.large``.
+
+    With the bias (or the logits, or ``c``) shifted so, every row has pre-activations near +100 and
+    near -100: ``np.exp`` of either sign overflows float32 (above about 88) in a textbook activation.
+    """
+    bound = inspect.signature(spec.reference).bind(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
+    arguments = bound.arguments
+    for target in spec.large:
+        name, key = re.fullmatch(r"(\w+)(?:\['(\w+)'\])?", target).groups()
+        holder, slot = (arguments[name], key) if key is not None else (arguments, name)
+        value = holder[slot]
+        signs = np.where(np.arange(value.shape[-1]) % 2 == 0, 1.0, -1.0)
+        holder[slot] = (value + LARGE * signs).astype(value.dtype)
+    return Case(case.label, tuple(bound.args), dict(bound.kwargs), case.dtype)
 
 
 def tolerance(spec, dtype):

@@ -15,7 +15,9 @@ Everything it then needs is here, and none of it calls the student's code:
   call), compared with the reference's outputs;
 * :func:`choose`: the attempt that counts among those of one case;
 * :func:`explain` and :func:`calls_message`: the message of a failure, with
-  the likely mistake, as the notebooks' tests write it, without values.
+  the likely mistake, as the notebooks' tests write it, without values;
+* :func:`mistakes_of`: the recognized mistakes of a failure, as data (an id,
+  the hint, the book's section), for a class report.
 
 What a reported result looks like (every field optional)::
 
@@ -30,6 +32,7 @@ from __future__ import annotations
 from .cases import HIDDEN_SHAPES, VISIBLE_SHAPES, Case, cases, reference_outputs
 from .cases import isolated_cases as _isolated_cases
 from .compare import compare_all
+from .mistakes import section_of
 from .outcome import Raised, Run, as_outputs, choose, mutations
 from .report import Report, right
 from .report import calls_message as _calls_message
@@ -46,11 +49,10 @@ __all__ = [
     "explained_case",
     "isolated_cases",
     "judge_cases",
+    "mistakes_of",
     "right",
     "run_of",
 ]
-
-_MAX_EXPLAINED = 4  # failing cases given to the recognizers of typical mistakes: enough, and each costs runs
 
 
 def judge_cases(key, seed):
@@ -107,7 +109,11 @@ def calls_message(key, name, calls):
 
 
 def explain(key, name, failures, n_cases, isolations=None):
-    """The message of a failing function: the headline, the likely mistake, what differs (no values).
+    """The message of a failing function, as the notebooks' graded tests write it (no values).
+
+    The same text as a failing ``rnn_checks.grade`` in the notebook: the headline, the likely mistake,
+    what differs in each case, and, when no mistake is recognized, the runs with one term at a time
+    (with what it means when every one of them is right).
 
     Parameters
     ----------
@@ -119,22 +125,29 @@ def explain(key, name, failures, n_cases, isolations=None):
         For the first failing case whose outputs differ (:func:`explained_case`), the label of each
         run with one term at a time and whether it was right (see :func:`right`).
     """
+    return _report(key, name, failures, isolations).text(n_cases)
+
+
+def mistakes_of(key, failures):
+    """The recognized mistakes of a failing function, as data: ``[{"id": str, "hint": str, "section": str}]``.
+
+    ``id`` is short and the same for every student (``"the-bias-b-is-missing"``, ``"constant-factor"``,
+    ``"activation-overflows"``, ``"not-written"``), so that a class report can count them; ``hint`` is
+    the text the student is shown; ``section`` is where the book explains the function
+    (``"book/02_bptt.html#truncated-bptt"``, relative to the built site).  Empty when nothing is
+    recognized.  ``failures`` are as for :func:`explain`.
+    """
+    section = section_of(key)
+    return [{"id": hint.id, "hint": hint.text, "section": section} for hint in _report(key, "", failures).mistakes()]
+
+
+def _report(key, name, failures, isolations=None):
     report = Report(name, spec_of(key), hidden=True, isolations=isolations)
-    for case, run, expected in failures[:_MAX_EXPLAINED]:
+    for case, run, expected in failures:
         report.add_failure(case, run, expected)
-    lines = [f"{name} does not match the reference: {len(failures)} of {n_cases} graded cases fail."]
-    hints, recognized = report.likely_mistakes()
-    if hints:
-        lines += ["Likely mistake: " + "; ".join(hint.rstrip(".") for hint in hints) + "."]
-    lines += [line.strip() for line in report.case_lines()[:6]]
-    if isolations and not recognized:
-        lines += [line.strip() for line in report.isolation_lines() if line]
-    return "\n".join(lines)
+    return report
 
 
 def explained_case(key, failures):
     """The failing case that :func:`explain` would explain with one term at a time, or None."""
-    report = Report("", spec_of(key), hidden=True)
-    for case, run, expected in failures[:_MAX_EXPLAINED]:
-        report.add_failure(case, run, expected)
-    return report.first_value_failure()
+    return _report(key, "", failures).first_value_failure()

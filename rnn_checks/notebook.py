@@ -45,9 +45,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import mistakes
 from .cases import Case, arrays, cases, reference_outputs
 from .compare import compare_all, compare_named, compare_value
-from .report import Report, calls_message
+from .report import Report, calls_message, fit
 from .running import is_reference_file, module_of, run_case
 from .specs import FLOAT64_ATOL, spec_of
 
@@ -171,6 +172,7 @@ def _grade(fn, key, hidden):
     name = _check_callable(fn, spec)
     every_case = cases(spec, hidden)
     report = Report(name, spec, hidden, rerun=_rerun(fn, spec))
+    passed = []
     for case in every_case:
         expected = reference_outputs(spec, case)
         run = run_case(fn, spec, case, lambda outputs, e=expected, c=case: compare_all(spec, e, outputs, c.dtype))
@@ -178,6 +180,8 @@ def _grade(fn, key, hidden):
             raise GradingFailure(calls_message(name, spec, run.calls)) from None
         if run.error is not None or run.problems or run.mutated:
             report.add_failure(case, run, expected)
+        else:
+            passed.append((expected, run))
     if report.failures:
         raise GradingFailure(report.text(n_cases=len(every_case))) from None
     dtypes = sorted({np.dtype(c.dtype).name for c in every_case})
@@ -186,6 +190,9 @@ def _grade(fn, key, hidden):
     print(
         f"✓ {name} agrees with the reference ({reference}) on {len(every_case)} {kind} cases ({' and '.join(dtypes)})"
     )
+    overflow = mistakes.overflow_hint(spec, passed)
+    if overflow is not None:  # right values, but only because inf happened to round to the limit
+        print(fit([f"  Note: {overflow.text}"]))
 
 
 def _rerun(fn, spec):

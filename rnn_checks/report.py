@@ -12,23 +12,61 @@ from __future__ import annotations
 
 import copy
 import re
+import textwrap
 import warnings
 
 from . import mistakes
 from .cases import isolated_cases
 from .compare import outputs_close
+from .mistakes import Hint
 
 _MAX_DETAILED_CASES = 2  # cases reported line by line; the others get one line each
 _MAX_LINES_PER_CASE = 4
+_MAX_RECOGNIZED = 4  # failing cases given to the recognizers of typical mistakes: enough, and each costs runs
+
+# `nbgrader validate` prints every line of an error after a 4-space indent and cuts it past 87 characters
+# (nbgrader.validator.Validator: width 90, `line[:width - 3] + "..."`): lines of 83 characters at most keep
+# everything, the "got" values included. The first line follows "GradingFailure: " in the traceback.
+LINE_WIDTH = 83
+HEADLINE_WIDTH = LINE_WIDTH - len("GradingFailure: ")
+_KEEP = "\u00a0"  # a space that wrapping does not break at (inside "(expected ..., got ...)")
+
+
+def fit(lines, width=LINE_WIDTH, headline_width=HEADLINE_WIDTH):
+    """``lines`` wrapped to ``width`` characters (the first to ``headline_width``), as one string.
+
+    A wrapped line keeps its indent, and its continuation is indented two more columns (under a
+    ``*`` bullet, its text); words are never cut, and ``(expected ..., got ...)`` stays on one line.
+    """
+    out = []
+    for number, line in enumerate(lines):
+        limit = headline_width if number == 0 else width
+        if len(line) <= limit:
+            out.append(line.replace(_KEEP, " "))
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        more = 2  # under "  * ", the text of the bullet
+        wrapped = textwrap.wrap(
+            line.strip(),
+            width=limit,
+            initial_indent=" " * indent,
+            subsequent_indent=" " * (indent + more),
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        out += [piece.replace(_KEEP, " ") for piece in wrapped]
+    return "\n".join(out)
 
 
 def calls_message(name, spec, calls):
     allowed = [key for key in spec.allowed if not key.startswith("gradcheck")]
-    return (
-        f"{name} calls {', '.join(calls)}, from the reference implementation. The grade compares your "
-        f"code with rnn_ref, so a function that calls it earns nothing: write this computation yourself. "
-        f"From rnn_ref you may call sigmoid and tanh (rnn_ref.activations)"
-        + (f" and {', '.join('rnn_ref.' + k for k in allowed)}." if allowed else ".")
+    return fit(
+        [
+            f"{name} calls {', '.join(calls)}, from the reference implementation.",
+            "The grade compares your code with rnn_ref, so a function that calls it earns nothing: write this "
+            "computation yourself. From rnn_ref you may call sigmoid and tanh (rnn_ref.activations)"
+            + (f" and {', '.join('rnn_ref.' + k for k in allowed)}." if allowed else "."),
+        ]
     )
 
 
@@ -52,26 +90,32 @@ class Report:
         self.name, self.spec, self.hidden = name, spec, hidden
         self._rerun, self._isolations = rerun, isolations
         self.failures = []  # (case, run, expected)
+        self._likely = None
+        self._n_cases = None  # how many cases ran (for "every case"), set by text()
 
     def add_failure(self, case, run, expected):
         self.failures.append((case, run, expected))
+        self._likely = None
 
-    def text(self, n_cases, example=False):
+    def text(self, n_cases, example=False, n_failing=None):
+        """The whole message, wrapped to :data:`LINE_WIDTH` (``n_failing``: when more cases failed than were added)."""
         if example:
             lines = [f"{self.name} does not give the values worked out by hand in the example."]
         else:
             kind = "graded" if self.hidden else "random"
-            lines = [f"{self.name} does not match the reference: {len(self.failures)} of {n_cases} {kind} cases fail."]
+            failing = len(self.failures) if n_failing is None else n_failing
+            lines = [f"{self.name} does not match the reference: {failing} of {n_cases} {kind} cases fail."]
+        self._n_cases = n_cases
         hints, recognized = self.likely_mistakes()
         if hints:
-            lines += ["", "Likely mistake:"] + [f"  * {hint}" for hint in hints]
+            lines += ["", "Likely mistake:"] + [f"  * {hint.text}" for hint in hints]
         lines += ["", "What differs:"]
         lines += self.case_lines()
         if not recognized:
             lines += self.isolation_lines()
         if self.hidden:
             lines += ["", "(Graded tests do not show input or expected values; the visible tests above do.)"]
-        return "\n".join(lines)
+        return fit(lines)
 
     def case_lines(self):
         lines, errors = [], {}
@@ -86,55 +130,99 @@ class Report:
                 lines.append(f"  Case {case.label}: {', '.join(differ + mutated)}")
                 continue
             lines.append("  In the example:" if case.label == "example" else f"  Case {case.label}:")
-            details = [p.detail + (f" ({p.values})" if p.values and not self.hidden else "") for p in run.problems]
+            details = [p.detail + self._values(p) for p in run.problems]
             if len(details) > _MAX_LINES_PER_CASE:
                 more = len(details) - _MAX_LINES_PER_CASE + 1
                 details = details[: _MAX_LINES_PER_CASE - 1] + [f"... and {more} more outputs differ"]
             lines += [f"    {text}" for text in details + mutated]
             lines += [f"    NumPy warned: {note}" for note in run.warnings]
         for (text, where), labels in errors.items():
-            cases = "every case" if len(labels) == len(self.failures) else f"cases {'; '.join(labels)}"
+            if len(labels) == len(self.failures) == (self._n_cases or len(self.failures)):
+                cases = "every case"
+            else:  # name them: what they share (a variant, a size) is often the clue
+                shown = "; ".join(labels[:3]) + (f"; and {len(labels) - 3} more" if len(labels) > 3 else "")
+                cases = f"{len(labels)} case{'s' if len(labels) > 1 else ''} ({shown})"
             lines.append(f"  In {cases}, {self.name} raised {text}")
             if where:
                 lines.append(f"    at {where}")
             hint = mistakes.error_hint(text, self.spec)
             if hint:
-                lines.append(f"    Hint: {hint}")
+                lines.append(f"    Hint: {hint.text}")
         return lines
 
+    def _values(self, problem):
+        """`` (expected 0.5, got 0.25)``, unbreakable, in visible tests; "" in graded ones."""
+        if not problem.values or self.hidden:
+            return ""
+        return " " + f"({problem.values})".replace(" ", _KEEP)
+
     def likely_mistakes(self):
+        """``(hints, recognized)``: :class:`~rnn_checks.mistakes.Hint` s to show, and whether a mistake was named."""
+        if self._likely is None:
+            self._likely = self._find_likely_mistakes()
+        return self._likely
+
+    def _find_likely_mistakes(self):
         hints = []
         errors = [run.error for _, run, _ in self.failures if run.error is not None]
         if errors and all(e.is_a("NotImplementedError") for e in errors):
-            return [f"{self.name} is not written yet: replace `raise NotImplementedError(...)` with your code."], True
-        matches = {}
+            text = f"{self.name} is not written yet: replace `raise NotImplementedError(...)` with your code."
+            return [Hint("not-written", text)], True
+        overflow = mistakes.overflow_hint(
+            self.spec, [(e, run) for _, run, e in self.failures if run.outputs is not None]
+        )
+        matches, by_id = {}, {}
         evaluated = 0
-        for case, run, _ in self.failures:
-            if run.outputs is None or not any(p.kind == "value" for p in run.problems):
-                continue
+        for case, run, _ in self._value_failures()[:_MAX_RECOGNIZED]:
             evaluated += 1
             for mistake in mistakes.for_key(self.spec.key):
                 if self._matches(mistake, case, run):
-                    matches[mistake.hint] = matches.get(mistake.hint, 0) + 1
-        if evaluated and not matches:  # two mistakes at once?
+                    matches[mistake.id] = matches.get(mistake.id, 0) + 1
+                    by_id[mistake.id] = mistake
+        if evaluated and not matches and overflow is None:  # two mistakes at once?
             for mistake in mistakes.pairs_for_key(self.spec.key):
                 if all(self._matches(mistake, case, run) for case, run, _ in self._value_failures()[:3]):
-                    matches[mistake.hint] = evaluated
+                    matches[mistake.id] = evaluated
+                    by_id[mistake.id] = mistake
                     break
-        for hint, count in sorted(matches.items(), key=lambda item: -item[1]):
+        for ident, count in sorted(matches.items(), key=lambda item: -item[1]):
             if count * 2 >= evaluated:
                 suffix = "" if count == evaluated else f" (in {count} of {evaluated} failing cases)"
-                hints.append(f"{hint}: your outputs equal what that gives{suffix}")
+                hints.append(Hint(ident, f"{by_id[ident].hint}: your outputs equal what that gives{suffix}"))
+        if overflow is not None:
+            hints.insert(0, overflow)
         recognized = bool(hints)
         if not hints:
             hints += self._output_hints()
         mutated = sorted({path for _, run, _ in self.failures for path in run.mutated})
         if mutated:
-            hints.append(
+            text = (
                 f"{self.name} modifies its argument {', '.join(mutated)} in place (`+=`, `*=` or `[...] =` on an "
                 f"argument changes the caller's array): {_fix_for(mutated[0])}"
             )
+            hints.append(Hint("modifies-argument", text))
         return hints[:4], recognized
+
+    def mistakes(self):
+        """The recognized mistakes as data: one :class:`~rnn_checks.mistakes.Hint` per mistake (a pair gives two).
+
+        The likely mistakes of the message and the hints for the exceptions raised; without the
+        "what differs" of each case.
+        """
+        found = []
+        catalogue = {m.id: m for m in mistakes.for_key(self.spec.key)}
+        for hint in self.likely_mistakes()[0]:
+            parts = hint.id.split("+")
+            if len(parts) > 1 and all(part in catalogue for part in parts):
+                found += [Hint(part, catalogue[part].hint) for part in parts]
+            else:
+                found.append(hint)
+        for _, run, _ in self.failures:
+            if run.error is not None:
+                hint = mistakes.error_hint(f"{run.error.type}: {run.error.message}", self.spec)
+                if hint is not None:
+                    found.append(hint)
+        return list({hint.id: hint for hint in found}.values())
 
     def _value_failures(self):
         return [(case, run, e) for case, run, e in self.failures if any(p.kind == "value" for p in run.problems)]
@@ -151,15 +239,21 @@ class Report:
         return outputs_close(self.spec, outputs, run.outputs, case.dtype)
 
     def _output_hints(self):
-        hints = []
+        hints, by_label = [], {}
         for case, run, expected in self.failures:
             if run.outputs is None:
                 continue
             named = dict(zip(self.spec.outputs, expected, strict=True))
             for p in run.problems:
+                if p.kind == "value" and p.expected is not None and p.got is not None:
+                    by_label.setdefault(p.label, []).append((p.expected, p.got))
                 for hint in mistakes.output_hints(self.spec, p, named, case):
                     if hint not in hints:
                         hints.append(hint)
+        for label, pairs in by_label.items():
+            hint = mistakes.ratio_hint(label, pairs)
+            if hint is not None and not any(h.text.startswith(f"{label} ") for h in hints):
+                hints.append(hint)
         return hints
 
     def first_value_failure(self):
@@ -179,7 +273,21 @@ class Report:
         lines = [f"    {label}: {'right' if ok else 'wrong'}" for label, ok in verdicts]
         where = "the example" if case.label == "example" else f"case {case.label}"
         if not any(ok for _, ok in verdicts):
-            return ["", f"Run again with one term at a time ({where}), every run is wrong:"] + lines
+            return (
+                ["", f"Run again with one term at a time ({where}), every run is wrong:"]
+                + lines
+                + ["  So the mistake is in what every term goes through: the activation, or what is done after it."]
+            )
+        if all(ok for _, ok in verdicts):
+            return (
+                ["", f"Run again with one term at a time ({where}), every run is right:"]
+                + lines
+                + [
+                    "  So each term is right on its own, and what is wrong is how they are put together: "
+                    "their combination (added, multiplied, in which order), or the state passed from one "
+                    "step to the next (or the gradient carried back)."
+                ]
+            )
         return ["", f"Run again with one term at a time ({where}), to see which part is wrong:"] + lines
 
 

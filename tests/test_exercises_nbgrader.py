@@ -192,6 +192,7 @@ def test_the_feedback_of_hidden_tests_reveals_no_input_or_expected_value(course)
     graded = nbformat.read(course["dir"] / "autograded" / "tricky" / "01_rnn_cell" / "01_rnn_cell.ipynb", as_version=4)
     cell = next(c for c in graded.cells if c.get("id") == "test_rnn_step_forward")
     message = "\n".join(o.get("evalue", "") for o in cell.outputs if o.output_type == "error")
+    message = " ".join(message.split())  # wrapped to the width of nbgrader validate
     assert "graded cases fail" in message and "do not show input or expected values" in message
     assert not re.search(r"expected -?\d", message) and not re.search(r"got -?\d", message)
     numbers = [float(n) for n in re.findall(r"(?<![\w.])\d+\.\d+(?:e[+-]\d+)?", message)]

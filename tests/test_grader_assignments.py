@@ -58,6 +58,10 @@ def test_source_scores_full_marks_and_the_release_zero(course, assignment):
         summary = review["correct"]
         assert summary.similar and not (summary.quarantined or summary.flags or summary.deaths or summary.error)
         assert all("solution" in line or "rnn_ref" in line or "reference" in line for line in summary.similar)
+    # the judge records the recognized mistakes as data, for the class report (issue 11)
+    blank = [r for r in report.rows if r.student == "blank" and r.status == "fail"]
+    assert blank and all([m["id"] for m in r.mistakes] == ["not-written"] for r in blank), blank[0]
+    assert all(r.mistakes == [] for r in report.rows if r.student == "correct")
 
 
 # A typical mistake per function, as students make them (text of the solution -> what they wrote).

@@ -14,6 +14,10 @@ TRICKS = {
     "get_ipython().input_transformers_cleanup.append(f)": "input_transformers_cleanup",
     "get_ipython().set_custom_exc((Exception,), h)": "set_custom_exc",
     "from rnn_ref.lstm import lstm_forward": "imports lstm_forward from rnn_ref.lstm",
+    "from rnn_ref.rnn import RNNCache, rnn_backward": "imports rnn_backward from rnn_ref.rnn",
+    "from rnn_ref.cells import CELLS": "imports CELLS from rnn_ref.cells",  # data that holds the functions
+    "from rnn_ref import lstm": "imports lstm from rnn_ref",
+    "from rnn_ref.optim import Adam": "imports Adam from rnn_ref.optim",
     "import rnn_ref.rnn as r": "imports rnn_ref.rnn",
     "import os\nos._exit(0)": "os._exit",
     "import sys\nsys.setprofile(None)": "setprofile",
@@ -44,6 +48,21 @@ def _solutions():
 @pytest.mark.parametrize("label, source", list(_solutions()), ids=lambda value: str(value)[:40])
 def test_the_course_solutions_raise_no_flag(label, source):
     assert scan_source(source, label) == []
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "from rnn_ref.rnn import RNNCache, RNNStepCache",
+        "from rnn_ref.lstm import LSTMStepCache, GATES",
+        "from rnn_ref.gru import GRUCache, PARAM_SPECS",
+        "from rnn_ref.bidirectional import BidirectionalCache",
+        "from rnn_ref.activations import sigmoid",
+    ],
+)
+def test_importing_data_of_the_reference_is_not_suspicious(code):
+    """A cache (a NamedTuple class) or a constant computes nothing: a student may build one (issue 11)."""
+    assert scan_source(code, "solution f") == []
 
 
 def test_a_syntax_error_is_not_suspicious():

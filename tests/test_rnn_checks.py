@@ -28,11 +28,14 @@ def input_gate(x, h_prev, W_xi, W_hi, b_i):
     return sigmoid(x @ W_xi.T + h_prev @ W_hi.T + b_i)
 
 
-def failure(fn, key, grade=False):
-    """The message of the GradingFailure that checking ``fn`` raises."""
+def failure(fn, key, grade=False, flat=True):
+    """The message of the GradingFailure that checking ``fn`` raises (``flat``: its lines joined by spaces).
+
+    Messages are wrapped to the width of ``nbgrader validate``; a phrase may straddle two lines.
+    """
     with pytest.raises(testing.GradingFailure) as info:
         (testing.grade if grade else testing.check)(fn, key)
-    return str(info.value)
+    return " ".join(str(info.value).split()) if flat else str(info.value)
 
 
 # --- a correct function passes; the cases cover the edge sizes -------------------------------------------
@@ -82,7 +85,7 @@ def test_visible_report_names_output_index_expected_got_and_relative_error():
         return (h * 1.5 if x.dtype == np.float32 else h), None
 
     message = failure(wrong_for_float32, "rnn.rnn_step_forward")
-    assert "1 of 4 random cases fail" in message
+    assert "2 of 5 random cases fail" in message  # 4 cases and 1 with large pre-activations; 2 in float32
     match = re.search(
         r"h: \d+ of \d+ entries differ; worst at h\[\d, \d\], relative error ([\d.e+-]+) \(expected (\S+), got (\S+)\)",
         message,
@@ -99,10 +102,9 @@ def test_every_failing_case_is_reported_in_one_message():
         return (h if x.shape[0] == 1 else -h), None
 
     message = failure(wrong_unless_one_sequence, "rnn.rnn_step_forward", grade=True)
-    failing = [
-        c.label for c in _cases.cases(_specs.SPECS["rnn.rnn_step_forward"], hidden=True) if "N=1," not in c.label
-    ]
-    assert f"{len(failing)} of {len(_cases.HIDDEN_SHAPES)} graded cases fail" in message
+    every = _cases.cases(_specs.SPECS["rnn.rnn_step_forward"], hidden=True)
+    failing = [c.label for c in every if "N=1," not in c.label]
+    assert f"{len(failing)} of {len(every)} graded cases fail" in message
     assert all(label in message for label in failing)
 
 
@@ -268,7 +270,9 @@ def test_gate_blocks_in_the_wrong_order_are_named_in_a_gradient():
         outputs = blocks_swapped(*case.args)
         for problem in _compare.compare_all(spec, expected, outputs, case.dtype):
             hints += _mistakes.output_hints(spec, problem, dict(zip(spec.outputs, expected, strict=True)), case)
-    assert "grads['W_x'] has the right gate blocks in the wrong order: yours are (i, f, o, g)" in " ".join(hints)
+    assert "grads['W_x'] has the right gate blocks in the wrong order: yours are (i, f, o, g)" in " ".join(
+        hint.text for hint in hints
+    )
 
 
 # --- what a function may call, and what it builds on --------------------------------------------------------
@@ -393,3 +397,231 @@ def test_assert_close_names_the_worst_entry():
     testing.assert_close("dW", np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-12]))
     with pytest.raises(testing.GradingFailure, match=r"dW: 1 of 2 entries differ; worst at dW\[1\].*expected 2, got 3"):
         testing.assert_close("dW", np.array([1.0, 3.0]), np.array([1.0, 2.0]))
+
+
+# --- issue 11: mistakes as data, the judge's text, overflow, ratios, the width of nbgrader validate -------------
+
+
+def _judge_failures(fn, key, seed=7):
+    """The failing cases of ``fn`` as a judge collects them (here the runs are made in process)."""
+    from rnn_checks import judge as _judge
+
+    failures, every = [], _judge.judge_cases(key, seed)
+    spec = _specs.SPECS[key]
+    for case in every:
+        expected = testing.expected_outputs(key, case)
+        run = _student.run_case(fn, spec, case, lambda o, e=expected, c=case: _compare.compare_all(spec, e, o, c.dtype))
+        if not run.passed:
+            failures.append((case, run, expected))
+    return failures, len(every)
+
+
+def test_explain_writes_the_text_of_the_notebooks_graded_test():
+    """The judge's reason and the notebook's hidden test say the same (same cases, same one-term-at-a-time runs)."""
+    from rnn_checks import judge as _judge
+
+    def no_bias(x, h_prev, params):
+        return np.tanh(x @ params["W_x"].T + h_prev @ params["W_h"].T), None
+
+    key = "rnn.rnn_step_forward"
+    spec = _specs.SPECS[key]
+    every = _cases.cases(spec, hidden=True)
+    failures = []
+    for case in every:
+        expected = _cases.reference_outputs(spec, case)
+        run = _student.run_case(
+            no_bias, spec, case, lambda o, e=expected, c=case: _compare.compare_all(spec, e, o, c.dtype)
+        )
+        failures.append((case, run, expected))
+    notebook_text = failure(no_bias, key, grade=True, flat=False)
+    assert _judge.explain(key, "no_bias", failures, len(every)) == notebook_text
+    assert "the bias b is missing" in " ".join(notebook_text.split())
+
+
+def test_explain_says_what_every_right_one_term_run_implies():
+    failures, n = _judge_failures(
+        lambda x, h_prev, params: (np.tanh(x @ params["W_x"].T) * 0.5, None), "rnn.rnn_step_forward"
+    )
+    isolations = [("only the bias (x = 0, h_prev = 0)", True), ("only the input term (h_prev = 0, b = 0)", True)]
+    text = " ".join(testing.explain("rnn.rnn_step_forward", "f", failures, n, isolations).split())
+    assert "every run is right" in text and "how they are put together" in text
+    assert "the state passed from one step to the next" in text
+
+
+def test_mistakes_of_gives_ids_hints_and_the_books_section():
+    def no_bias(x, h_prev, params):
+        return np.tanh(x @ params["W_x"].T + h_prev @ params["W_h"].T), None
+
+    failures, _ = _judge_failures(no_bias, "rnn.rnn_step_forward")
+    found = testing.mistakes_of("rnn.rnn_step_forward", failures)
+    assert [m["id"] for m in found] == ["the-bias-b-is-missing"]
+    assert found[0]["hint"].startswith("the bias b is missing")
+    assert found[0]["section"] == "book/01_rnn_cell.html#one-step-the-equation"
+
+    def stub(x, h_prev, params):
+        raise NotImplementedError("write me")
+
+    failures, _ = _judge_failures(stub, "rnn.rnn_step_forward")
+    assert [m["id"] for m in testing.mistakes_of("rnn.rnn_step_forward", failures)] == ["not-written"]
+
+
+def test_two_mistakes_at_once_are_two_mistakes_as_data():
+    def two(x, h_prev, params):
+        return sigmoid(x @ params["W_x"].T + h_prev @ params["W_h"].T), None
+
+    failures, _ = _judge_failures(two, "rnn.rnn_step_forward")
+    assert [m["id"] for m in testing.mistakes_of("rnn.rnn_step_forward", failures)] == [
+        "sigmoid-where-the-rnn-uses-tanh",
+        "the-bias-b-is-missing",
+    ]
+
+
+def test_every_mistake_id_is_unique_within_its_function_and_every_function_has_a_section():
+    for key in _specs.SPECS:
+        ids = [m.id for m in _mistakes.for_key(key)] + [m.id for m in _mistakes.pairs_for_key(key)]
+        assert len(ids) == len(set(ids)), key
+        assert re.fullmatch(r"book/\d\d_\w+\.html#[a-z0-9-]+", _mistakes.section_of(key)), key
+
+
+def _naive_sigmoid(a):
+    return np.exp(a) / (1 + np.exp(a))  # NaN above about 88 in float32
+
+
+def _naive_tanh(a):
+    return (np.exp(2 * a) - 1) / (np.exp(2 * a) + 1)  # NaN above about 44 in float32
+
+
+def _naive_gate(x, h_prev, W_x, W_h, b):
+    return _naive_sigmoid(x @ W_x.T + h_prev @ W_h.T + b)
+
+
+def _naive_peephole_gate(x, h_prev, c, W_x, W_h, b, p):
+    return _naive_sigmoid(x @ W_x.T + h_prev @ W_h.T + b + p * c)
+
+
+def _naive_lstm_step(x, h_prev, c_prev, params):
+    i, f, g, o = np.split(x @ params["W_x"].T + h_prev @ params["W_h"].T + params["b"], 4, axis=1)
+    c = _naive_sigmoid(f) * c_prev + _naive_sigmoid(i) * _naive_tanh(g)
+    return _naive_sigmoid(o) * _naive_tanh(c), c, None
+
+
+def _naive_peephole_step(x, h_prev, c_prev, params):
+    i, f, g, o = np.split(x @ params["W_x"].T + h_prev @ params["W_h"].T + params["b"], 4, axis=1)
+    c = _naive_sigmoid(f + params["p_f"] * c_prev) * c_prev + _naive_sigmoid(i + params["p_i"] * c_prev) * np.tanh(g)
+    return _naive_sigmoid(o + params["p_o"] * c) * np.tanh(c), c, None
+
+
+def _naive_gru_candidate(x, h_prev, r, W_xn, W_hn, b_n, b_hn=None, reset_after=False):
+    if reset_after:
+        return _naive_tanh(x @ W_xn.T + b_n + r * (h_prev @ W_hn.T + b_hn))
+    return _naive_tanh(x @ W_xn.T + (r * h_prev) @ W_hn.T + b_n)
+
+
+def _naive_gru_step(x, h_prev, params, reset_after=False):
+    W_x, W_h, b = params["W_x"], params["W_h"], params["b"]
+    a_r, a_z, a_n = np.split(x @ W_x.T + b, 3, axis=1)
+    W_hr, W_hz, W_hn = np.split(W_h, 3, axis=0)
+    r, z = _naive_sigmoid(a_r + h_prev @ W_hr.T), _naive_sigmoid(a_z + h_prev @ W_hz.T)
+    if reset_after:
+        n = np.tanh(a_n + r * (h_prev @ W_hn.T + params["b_hn"]))
+    else:
+        n = np.tanh(a_n + (r * h_prev) @ W_hn.T)
+    return z * h_prev + (1 - z) * n, None
+
+
+def _naive_output_layer(hs, W_y, b_y):
+    e = np.exp(hs @ W_y.T + b_y)  # no shift by the maximum
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _naive_cross_entropy(logits, targets, mask=None):
+    valid = np.ones(targets.shape, bool) if mask is None else mask
+    y = np.where(valid, targets, 0)
+    log_p = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))  # no shift by the maximum
+    M = valid.sum()
+    loss = -np.sum(np.take_along_axis(log_p, y[..., None], -1)[..., 0] * valid) / M
+    d = np.exp(log_p)
+    np.put_along_axis(d, y[..., None], np.take_along_axis(d, y[..., None], -1) - 1, -1)
+    return logits.dtype.type(loss), (d * valid[..., None] / M).astype(logits.dtype)
+
+
+# A textbook activation written with np.exp, in every function that computes one: what a student may write.
+NAIVE = {
+    "rnn.rnn_step_forward": lambda x, h_prev, params: (
+        _naive_tanh(x @ params["W_x"].T + h_prev @ params["W_h"].T + params["b"]),
+        None,
+    ),
+    "rnn.output_layer": _naive_output_layer,
+    "lstm.input_gate": _naive_gate,
+    "lstm.forget_gate": _naive_gate,
+    "lstm.candidate": lambda x, h_prev, W_x, W_h, b: _naive_tanh(x @ W_x.T + h_prev @ W_h.T + b),
+    "lstm.output_gate": _naive_gate,
+    "lstm.hidden_state": lambda o, c: o * _naive_tanh(c),
+    "lstm.lstm_step_forward": _naive_lstm_step,
+    "gru.reset_gate": _naive_gate,
+    "gru.update_gate": _naive_gate,
+    "gru.candidate": _naive_gru_candidate,
+    "gru.gru_step_forward": _naive_gru_step,
+    "peephole.input_gate": _naive_peephole_gate,
+    "peephole.forget_gate": _naive_peephole_gate,
+    "peephole.output_gate": _naive_peephole_gate,
+    "peephole.peephole_step_forward": _naive_peephole_step,
+    "losses.softmax_cross_entropy": _naive_cross_entropy,
+}
+
+
+def test_every_function_that_computes_an_activation_gets_large_pre_activations():
+    assert sorted(NAIVE) == sorted(k for k, s in _specs.SPECS.items() if s.large)
+    for key, spec in _specs.SPECS.items():
+        if spec.large:
+            for hidden in (False, True):
+                large = [c for c in _cases.cases(spec, hidden) if c.label.endswith("large pre-activations")]
+                assert len(large) == len(spec.variants) and all(c.dtype == np.float32 for c in large), key
+
+
+@pytest.mark.parametrize("key", sorted(NAIVE))
+def test_a_textbook_activation_that_overflows_is_caught_and_named(key):
+    """Right on every ordinary case, NaN on the large one: the message names the overflow and the fix."""
+    spec = _specs.SPECS[key]
+    for case in _cases.cases(spec, hidden=False):
+        if "large" not in case.label:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                outputs = NAIVE[key](*case.args, **case.kwargs)
+            outputs = (outputs,) if len(spec.outputs) == 1 else outputs
+            assert not _compare.compare_all(spec, _cases.reference_outputs(spec, case), outputs, case.dtype), key
+    message = failure(NAIVE[key], key)
+    assert "large pre-activations" in message and "overflows for large inputs" in message, message
+    assert "Likely mistake: * your " in message, message
+
+
+def test_a_textbook_sigmoid_with_right_values_passes_with_a_note(capsys):
+    def input_gate_(x, h_prev, W_xi, W_hi, b_i):
+        return 1 / (1 + np.exp(-(x @ W_xi.T + h_prev @ W_hi.T + b_i)))  # exp overflows to inf; 1 / inf = 0
+
+    testing.check(input_gate_, "lstm.input_gate")
+    out = " ".join(capsys.readouterr().out.split())
+    assert "✓ input_gate_ agrees" in out and "Note: your sigmoid overflows for large inputs" in out
+
+
+def test_a_ratio_is_never_read_from_fewer_than_four_entries():
+    e = np.array([[2.0]])
+    assert _mistakes.ratio_hint("h", [(e, 0.812 * e)]) is None  # one entry: any number is a multiple of another
+    e = np.arange(1.0, 7.0).reshape(2, 3)
+    assert "2 times the expected value" in _mistakes.ratio_hint("h", [(e, 2 * e)]).text
+    assert _mistakes.ratio_hint("h", [(e, 2 * e), (e, e + 1)]) is None  # not constant in every case
+    hint = _mistakes.ratio_hint("db", [(e, e / 2), (e, e / 3)])
+    assert hint.id == "size-dependent-factor"
+
+
+def test_every_line_fits_nbgrader_validate():
+    """nbgrader validate indents by 4 and cuts past 87 characters: no line may lose its values."""
+    from rnn_checks.report import HEADLINE_WIDTH, LINE_WIDTH
+
+    def wrong_everywhere(x, h_prev, params):
+        return np.tanh(x @ params["W_x"].T + h_prev @ params["W_h"].T + params["b"]) * 1.2345678, None
+
+    message = failure(wrong_everywhere, "rnn.rnn_step_forward", flat=False)
+    lines = message.split("\n")
+    assert len(lines[0]) <= HEADLINE_WIDTH and all(len(line) <= LINE_WIDTH for line in lines), message
+    assert re.search(r"\(expected -?\d\S*, got -?\d\S*\)", message)  # kept whole, on one line

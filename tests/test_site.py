@@ -429,3 +429,16 @@ def test_references_page_lists_every_entry_of_the_bibliography(site):
 
     text = normal(page.text)
     assert [title for title in titles if normal(title) not in text] == []
+
+
+def test_every_section_the_class_report_links_to_exists(site):
+    """rnn_checks.mistakes.sections: each graded function's section of the book is a real page and anchor."""
+    from rnn_checks.mistakes import SECTIONS
+
+    missing = []
+    for key, section in SECTIONS.items():
+        page, _, anchor = section.partition("#")
+        path = site / page
+        if not path.is_file() or f'id="{anchor}"' not in path.read_text(encoding="utf-8"):
+            missing.append(f"{key}: {section}")
+    assert missing == []

@@ -13,6 +13,10 @@ Two kinds of recognizers, used on failing cases:
   layers, the tagger, the GRU backward), each with its ``MISTAKES`` dict;
 * **patterns** of an error, for any function (:mod:`rnn_checks.mistakes.patterns`).
 
+Each recognized mistake has a short id (:class:`Hint`), the same for every
+student, so that a class report can count them; :mod:`rnn_checks.mistakes.sections`
+says which section of the book explains each graded function.
+
 Imports go one way: this package imports its modules, which import
 :mod:`rnn_checks.mistakes.common` (the :class:`Mistake` record) and
 :mod:`rnn_ref`, never this package.
@@ -22,8 +26,9 @@ from functools import partial
 from itertools import combinations
 
 from . import bi, gated, rnn
-from .common import Mistake
-from .patterns import error_hint, output_hints
+from .common import Hint, Mistake
+from .patterns import error_hint, output_hints, overflow_hint, ratio_hint
+from .sections import SECTIONS, section_of
 
 MISTAKES = {**rnn.MISTAKES, **gated.MISTAKES, **bi.MISTAKES}
 
@@ -44,11 +49,23 @@ def pairs_for_key(key):
     if key not in _PAIRS:
         singles = [m for m in for_key(key) if isinstance(m.fn, partial) and "order" not in m.fn.keywords]
         _PAIRS[key] = tuple(
-            Mistake(f"{a.hint}; and {b.hint}", partial(a.fn.func, **a.fn.keywords, **b.fn.keywords))
+            Mistake(f"{a.hint}; and {b.hint}", partial(a.fn.func, **a.fn.keywords, **b.fn.keywords), f"{a.id}+{b.id}")
             for a, b in combinations(singles, 2)
             if a.fn.func is b.fn.func and not set(a.fn.keywords) & set(b.fn.keywords)
         )
     return _PAIRS[key]
 
 
-__all__ = ["MISTAKES", "Mistake", "error_hint", "for_key", "output_hints", "pairs_for_key"]
+__all__ = [
+    "Hint",
+    "MISTAKES",
+    "Mistake",
+    "SECTIONS",
+    "error_hint",
+    "for_key",
+    "output_hints",
+    "overflow_hint",
+    "pairs_for_key",
+    "ratio_hint",
+    "section_of",
+]

@@ -106,6 +106,7 @@ def _order_mistakes(fn, names, what):
             f"the gate blocks are {what} in the order ({', '.join(p)}); the rows of W_x, W_h and b are "
             f"({', '.join(names)}), PyTorch's order",
             partial(fn, order="".join(p)),
+            f"gate-order-{''.join(p)}",
         )
         for p in permutations(canonical)
         if "".join(p) != canonical

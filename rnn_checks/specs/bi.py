@@ -142,6 +142,7 @@ SPECS.append(
         _cross_entropy,
         variants=({"mask": False}, {"mask": True}),
         uses="TNV",
+        large=("logits",),
     )
 )
 SPECS.append(

@@ -10,7 +10,10 @@ reference in :mod:`rnn_ref` (``"lstm.input_gate"``).  A spec says
 * the functions of the student's notebook it builds on (``builds_on``): while
   it is graded they are the reference's, so that one mistake costs points once;
 * which other :mod:`rnn_ref` functions the student may call (``allowed``);
-* how to isolate one term at a time (``isolations``: the arguments to zero).
+* how to isolate one term at a time (``isolations``: the arguments to zero);
+* which arguments to shift to large pre-activations, for a function that
+  computes an activation (``large``: its bias, the logits; see
+  :func:`rnn_checks.cases.enlarge`).
 
 This module holds :class:`Spec`, the random inputs and the term isolations
 shared by every chapter; the specs themselves are in :mod:`rnn_checks.specs.rnn`
@@ -43,6 +46,7 @@ class Spec(NamedTuple):
     isolations: tuple = ()  # (label, targets to zero): "x", "params['b']", "dhs[:-1]"
     rtol: float = 1e-6  # float64; float32 uses FLOAT32_RTOL
     uses: str = "TNDH"  # the dimension letters that matter (for the case labels)
+    large: tuple = ()  # shifted by +-100 in one more case, where an activation must not overflow: "b_i", "params['b']"
 
 
 FLOAT32_RTOL, FLOAT32_ATOL, FLOAT64_ATOL = 2e-4, 2e-5, 1e-9

@@ -58,10 +58,11 @@ for _name, _b in (("input_gate", "b_i"), ("forget_gate", "b_f"), ("candidate", "
             _gate,
             isolations=gate_isolations(_b),
             uses="NDH",
+            large=(_b,),
         )
     )
 SPECS.append(Spec("lstm.cell_state", lstm.cell_state, ("c",), _lstm_cell_state, uses="NH"))
-SPECS.append(Spec("lstm.hidden_state", lstm.hidden_state, ("h",), _lstm_hidden_state, uses="NH"))
+SPECS.append(Spec("lstm.hidden_state", lstm.hidden_state, ("h",), _lstm_hidden_state, uses="NH", large=("c",)))
 _LSTM_PIECES = {
     name: f"lstm.{name}"
     for name in ("input_gate", "forget_gate", "candidate", "output_gate", "cell_state", "hidden_state")
@@ -75,6 +76,7 @@ SPECS.append(
         builds_on=_LSTM_PIECES,
         isolations=STEP_ISOLATIONS + (("no old cell state (c_prev = 0)", ("c_prev",)),),
         uses="NDH",
+        large=("params['b']",),
     )
 )
 SPECS.append(
@@ -112,8 +114,18 @@ def gru_step_case(rng, d, dtype, v):
 
 
 RESET_AFTER = ({"reset_after": False}, {"reset_after": True})
-SPECS.append(Spec("gru.reset_gate", gru.reset_gate, ("r",), _gate, isolations=gate_isolations("b_r"), uses="NDH"))
-SPECS.append(Spec("gru.update_gate", gru.update_gate, ("z",), _gate, isolations=gate_isolations("b_z"), uses="NDH"))
+for _name, _b in (("reset_gate", "b_r"), ("update_gate", "b_z")):
+    SPECS.append(
+        Spec(
+            f"gru.{_name}",
+            getattr(gru, _name),
+            (_b[-1],),
+            _gate,
+            isolations=gate_isolations(_b),
+            uses="NDH",
+            large=(_b,),
+        )
+    )
 SPECS.append(
     Spec(
         "gru.candidate",
@@ -127,6 +139,7 @@ SPECS.append(
             ("reset gate closed (r = 0)", ("r",)),
         ),
         uses="NDH",
+        large=("b_n",),
     )
 )
 SPECS.append(Spec("gru.hidden_state", gru.hidden_state, ("h",), _gru_hidden_state, uses="NH"))
@@ -140,6 +153,7 @@ SPECS.append(
         builds_on={name: f"gru.{name}" for name in ("reset_gate", "update_gate", "candidate", "hidden_state")},
         isolations=STEP_ISOLATIONS,
         uses="NDH",
+        large=("params['b']",),
     )
 )
 
@@ -171,6 +185,7 @@ for _name, _g, _c in (("input_gate", "i", "c_prev"), ("forget_gate", "f", "c_pre
                 (f"only the bias (x = 0, h_prev = 0, {_c} = 0)", ("x", "h_prev", _c)),
             ),
             uses="NDH",
+            large=(f"b_{_g}",),
         )
     )
 SPECS.append(
@@ -187,6 +202,7 @@ SPECS.append(
             ("no old cell state (c_prev = 0)", ("c_prev",)),
         ),
         uses="NDH",
+        large=("params['b']",),
     )
 )
 

@@ -32,7 +32,15 @@ def _output_layer(rng, d, dtype, v):
 
 
 SPECS.append(
-    Spec("rnn.rnn_step_forward", rnn.rnn_step_forward, ("h", None), _rnn_step, isolations=STEP_ISOLATIONS, uses="NDH")
+    Spec(
+        "rnn.rnn_step_forward",
+        rnn.rnn_step_forward,
+        ("h", None),
+        _rnn_step,
+        isolations=STEP_ISOLATIONS,
+        uses="NDH",
+        large=("params['b']",),
+    )
 )
 SPECS.append(
     Spec(
@@ -52,6 +60,7 @@ SPECS.append(
         _output_layer,
         isolations=(("only the bias (hs = 0)", ("hs",)), ("no bias (b_y = 0)", ("b_y",))),
         uses="TNHV",
+        large=("b_y",),
     )
 )
 
