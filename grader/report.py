@@ -96,7 +96,8 @@ class Report:
         folder.mkdir(parents=True, exist_ok=True)
         stem = plain(self.assignment, 200).replace("/", "_")
         paths = [folder / f"{stem}.md", folder / f"{stem}.csv", folder / f"{stem}.json"]
-        for path, text in zip(paths, (self.markdown(), self.csv(), self.json()), strict=True):
+        texts = [self.markdown(), self.csv(), self.json()]  # all made before any file is touched
+        for path, text in zip(paths, texts, strict=True):
             write_atomic(path, text)
         return paths
 

@@ -114,7 +114,9 @@ def plain(value, limit=600, one_line=True):
             piece = _escape(char)
         else:
             piece = char
-        if size + len(piece) > limit:
+        if size + len(piece) > limit:  # cut: drop pieces until the ellipsis fits too
+            while out and size + len(ELLIPSIS) > limit:
+                size -= len(out.pop())
             out.append(ELLIPSIS)
             break
         out.append(piece)

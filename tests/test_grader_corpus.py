@@ -29,7 +29,7 @@ import sqlite3
 import pytest
 from hostile.corpus import CASES, write_corpus
 from hostile.course import make_course, require_sandbox, tight_limits
-from hostile.html_check import active_html
+from hostile.inert_check import active_html, assert_inert_markdown_report
 
 from grader.text import is_printable_name, plain
 
@@ -232,29 +232,6 @@ def test_the_report_is_whole_and_says_only_what_the_grader_says(graded, tmp_path
     assert all(not field.startswith(("=", "+", "-", "@")) for row in rows for field in row)
     data = json.loads(json_path.read_text(encoding="utf-8"))
     assert [s["student"] for s in data["students"]] == [plain(s.student, 4000, one_line=False) for s in report.students]
-
-
-def assert_inert_markdown_report(text, report):
-    """The Markdown report read by a CommonMark + GFM parser: our headings, one table row per entry, no HTML."""
-    from markdown_it import MarkdownIt
-
-    tokens = MarkdownIt("commonmark").enable("table").parse(text)
-    headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
-    assert headings == [
-        f"Grading report: {report.assignment}",
-        "Needs a human look",
-        "Totals",
-        "Per student and function",
-    ]
-    kinds = {t.type for t in tokens} | {c.type for t in tokens for c in (t.children or [])}
-    assert not kinds & {"html_block", "html_inline", "link_open", "image"}, kinds
-    rows = []
-    for token in tokens:
-        if token.type == "table_open":
-            rows.append(-1)  # the header row is not an entry
-        elif token.type == "tr_open":
-            rows[-1] += 1
-    assert rows == [len(report.students), len(report.rows)]
 
 
 def test_feedback_files_hold_no_active_html(graded):
