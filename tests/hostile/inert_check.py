@@ -64,13 +64,18 @@ def assert_inert_markdown_report(text, report):
     from markdown_it import MarkdownIt
 
     tokens = MarkdownIt("commonmark").enable("table").parse(text)
-    headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
-    assert headings == [
-        f"Grading report: {report.assignment}",
-        "Needs a human look",
-        "Totals",
-        "Per student and function",
+    headings = [(t.tag, tokens[i + 1].content) for i, t in enumerate(tokens) if t.type == "heading_open"]
+    ours = [
+        ("h1", f"Grading report: {report.assignment}"),
+        ("h2", "Needs a human look"),
+        ("h2", "Totals"),
+        ("h2", "Per student and function"),
     ]
+    if report.similarity:  # grader.similarity's section: one heading of its own, one h3 per pair
+        ours.append(("h2", "Similar code"))
+        assert len(headings) == len(ours) + len(report.similarity.get("pairs", [])), headings
+        assert {tag for tag, _ in headings[len(ours) :]} <= {"h3"}, headings
+    assert headings[: len(ours)] == ours, headings
     kinds = {t.type for t in tokens} | {c.type for t in tokens for c in (t.children or [])}
     assert not kinds & {"html_block", "html_inline", "link_open", "image"}, kinds
     rows = []
