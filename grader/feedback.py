@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.preprocessors import LimitOutput
 
-from .inert import clean_html, markdown_to_html
+from .inert import Budget, markdown_to_html, sanitize
 from .judge import RNN_REF_DIR, Death, _death_of, _make_readable, mount_points
 from .text import valid_unicode
 
@@ -97,12 +97,12 @@ def _run(sandbox, cells, slot, workdir, skip_cells, package):
 
 def _outputs(events):
     """Cell index -> (outputs, execution_count), from the runner's "end" events, checked."""
-    found = {}
+    found, budget = {}, Budget()  # the sanitizer's time, bounded for the whole notebook
     for event in events:
         if event.get("event") != "end" or event.get("kind") != "cell" or not isinstance(event.get("index"), int):
             continue
         raw = event.get("outputs")
-        outputs = [_clean(o) for o in raw[:MAX_OUTPUTS]] if isinstance(raw, list) else []
+        outputs = [_clean(o, budget) for o in raw[:MAX_OUTPUTS]] if isinstance(raw, list) else []
         if isinstance(raw, list) and len(raw) > MAX_OUTPUTS:
             note = f"[... {len(raw) - MAX_OUTPUTS} more outputs not kept by the grader ...]\n"
             outputs.append(nbformat.v4.new_output("stream", name="stdout", text=note))
@@ -114,7 +114,7 @@ def _outputs(events):
     return found
 
 
-def _clean(output):
+def _clean(output, budget=None):
     """An nbformat output made only of what is safe to show, or None."""
     if not isinstance(output, dict) or output.get("output_type") not in _OUTPUT_TYPES:
         return None
@@ -134,7 +134,7 @@ def _clean(output):
     data = output.get("data")
     if not isinstance(data, dict):
         return None
-    kept = _inert_data(data)
+    kept = _inert_data(data, budget)
     if not kept:
         kept = {"text/plain": "[an output of a kind the grader does not show]"}
     if kind == "execute_result":
@@ -154,7 +154,7 @@ def _text(value, limit=MAX_TEXT):
     return _CONTROL.sub("", text)
 
 
-def _inert_data(data):
+def _inert_data(data, budget=None):
     """The MIME bundle of a display: what is inert as it is, plus the student's HTML or Markdown, sanitized."""
     kept = {}
     for mime in SAFE_MIME:
@@ -177,7 +177,9 @@ def _inert_data(data):
             value = "".join(value)
         if isinstance(value, str) and len(value) <= MAX_MARKUP:
             source = _text(value, MAX_MARKUP)
-            kept["text/html"] = clean_html(source) if mime == "text/html" else markdown_to_html(source)
+            kept["text/html"] = (
+                sanitize(source, budget) if mime == "text/html" else markdown_to_html(source, budget=budget)
+            )
             break
     return kept
 

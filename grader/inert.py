@@ -28,9 +28,13 @@ It is used in two places:
   configuration, and the course's ``nbgrader_config.py`` sets the same for the
   formgrader and a plain ``nbgrader generate_feedback``;
 * :mod:`grader.feedback` keeps only inert output types in the autograded
-  notebook: text, PNG, JPEG, LaTeX, and HTML that went through :func:`clean_html`
+  notebook: text, PNG, JPEG, LaTeX, and HTML that went through :func:`sanitize`
   (a ``text/markdown`` output is kept as its sanitized rendering), so the
   notebook stays inert in any viewer.
+
+The sanitizer's cost is bounded (:class:`Budget`): a text with too many tags
+or too long to sanitize quickly is shown as escaped text, inert without any
+parsing.
 
 LaTeX (``text/latex`` outputs and math in Markdown) is shown as escaped text
 and typeset in the browser by MathJax, which nbgrader's templates load with its
@@ -62,6 +66,10 @@ _URL_NOISE = re.compile(r"[\x00-\x20\x7f]+")  # what browsers ignore in a URL (t
 _SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):")
 _LINKS = ("http", "https", "mailto")
 _CSS = CSSSanitizer(allowed_css_properties=["text-align"])
+MAX_TAGS = 2_000  # tags of one piece of HTML that are parsed and sanitized (about half a second at worst)
+PAGE_TAGS = 20_000  # of one page (a notebook's feedback), in all
+MAX_MARKDOWN = 100_000  # characters of one Markdown text that are rendered
+MAX_SHOWN = 200_000  # characters shown as text in place of what is not rendered
 
 
 def _url(value):
@@ -105,39 +113,93 @@ _CLEANER = bleach.Cleaner(
 )
 
 
-def clean_html(text):
-    """``text`` (HTML, or bytes of it) with only inert, readable HTML left; nbconvert's ``clean_html`` filter."""
+class Budget:
+    """How many more tags one page (a notebook's feedback) may have sanitized.
+
+    bleach's parser (html5lib) takes a time that grows faster than the number
+    of nested or repeated tags (4,000 nested ``<div>`` take seconds, 20,000 a
+    minute): without a bound, one student could make the feedback take hours.
+    Past the budget, the student's text is shown as escaped text.
+    """
+
+    def __init__(self, tags=PAGE_TAGS):
+        self.tags = tags
+
+    def spend(self, tags):
+        """True (and the tags spent) when ``tags`` more may be sanitized."""
+        if tags > min(MAX_TAGS, self.tags):
+            return False
+        self.tags -= tags
+        return True
+
+
+def as_text(text):
+    """``text`` shown as preformatted text: escaped, so inert without any parsing, and cut to size."""
+    cut = "\n[... cut by the grader ...]" if len(text) > MAX_SHOWN else ""
+    return f"<pre>{html.escape(text[:MAX_SHOWN])}{cut}</pre>"
+
+
+def sanitize(text, budget=None):
+    """``text`` (HTML, or bytes of it) with only inert, readable HTML left.
+
+    More tags than :data:`MAX_TAGS` (or than ``budget`` has left) are not
+    parsed: the text is shown as it is, escaped.
+    """
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    return _CLEANER.clean(str(text))
+    text = str(text)
+    if not (budget or Budget()).spend(text.count("<")):
+        return as_text(text)
+    return _CLEANER.clean(text)
 
 
-def markdown_to_html(source, attachments=None, path=""):
-    """Markdown (with math) as nbconvert renders it, then sanitized by :func:`clean_html`.
+def markdown_to_html(source, attachments=None, path="", budget=None):
+    """Markdown (with math) as nbconvert renders it, then sanitized by :func:`sanitize`.
 
-    A Markdown text nbconvert cannot render (a missing attachment, say) is
-    shown as preformatted text rather than failing the whole feedback.
+    A Markdown text nbconvert cannot render (a missing attachment, say), or too
+    long or with too many tags to sanitize quickly, is shown as preformatted
+    text rather than failing or stalling the whole feedback.
     """
     from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
+    source = str(source)
+    if len(source) > MAX_MARKDOWN:
+        return as_text(source)
     try:
         renderer = IPythonRenderer(
             escape=False, allow_harmful_protocols=False, attachments=attachments or {}, path=path
         )
-        rendered = MarkdownWithMath(renderer=renderer).render(str(source))
+        rendered = MarkdownWithMath(renderer=renderer).render(source)
     except Exception:  # nbconvert's InvalidNotebook, or anything a crafted text makes the parser do
-        rendered = f"<pre>{html.escape(str(source))}</pre>"
-    return clean_html(rendered)
+        return as_text(source)
+    if not (budget or Budget()).spend(rendered.count("<")):
+        return as_text(source)
+    return _CLEANER.clean(rendered)
+
+
+def _page_budget(context):
+    """The budget of the page being made: one per notebook nbconvert converts (kept in its resources)."""
+    resources = context.get("resources")
+    if not isinstance(resources, dict):
+        return Budget()
+    return resources.setdefault("grader_inert_budget", Budget())
+
+
+@pass_context
+def clean_html(context, text):
+    """nbconvert's ``clean_html`` filter: :func:`sanitize`, within the page's budget."""
+    return sanitize(text, _page_budget(context))
 
 
 @pass_context
 def markdown2html(context, source):
-    """nbconvert's ``markdown2html`` filter (with the cell's attachments), sanitized."""
+    """nbconvert's ``markdown2html`` filter (with the cell's attachments), sanitized, within the page's budget."""
     cell = context.get("cell") or {}
     attachments = cell.get("attachments") if hasattr(cell, "get") else None
     resources = context.get("resources") or {}
     path = resources.get("metadata", {}).get("path", "") if hasattr(resources, "get") else ""
-    return markdown_to_html(source, attachments if isinstance(attachments, dict) else {}, path or "")
+    attachments = attachments if isinstance(attachments, dict) else {}
+    return markdown_to_html(source, attachments, path or "", _page_budget(context))
 
 
 FILTERS = {"markdown2html": markdown2html, "clean_html": clean_html}

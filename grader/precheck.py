@@ -259,13 +259,16 @@ def _check_cells(name, notebook, model, checked):
 def _changed_flags(mine, trusted):
     """What differs between the student's nbgrader flags and the source's, in words (empty: nothing)."""
     changed = [f"{flag}: {mine.get(flag)!r}" for flag in _FLAGS if bool(mine.get(flag)) != bool(trusted.get(flag))]
-    if trusted.get("grade") or mine.get("grade") or "points" in mine:
-        try:
-            points = float(mine.get("points"))
-        except (TypeError, ValueError, OverflowError):
-            points = None
-        if points != trusted.get("points"):
-            changed.append(f"points: {plain(repr(mine.get('points')), 40)}")
+    try:
+        points = float(mine["points"]) if "points" in mine else None
+    except (TypeError, ValueError, OverflowError):
+        points = float("nan")  # not a number: never equal to the source's
+    if trusted.get("grade") or trusted.get("task") or mine.get("grade"):
+        wrong = points != trusted.get("points")
+    else:
+        wrong = bool(points)  # points on a cell that gives none (0 or none at all is what nbgrader writes)
+    if wrong:
+        changed.append(f"points: {plain(repr(mine.get('points')), 40)}")
     return changed
 
 

@@ -359,24 +359,24 @@ XSS = [
 
 
 @pytest.mark.parametrize("vector", XSS, ids=range(len(XSS)))
-def test_clean_html_leaves_nothing_active(vector):
-    found = active_html(inert.clean_html(vector))
+def test_sanitized_html_leaves_nothing_active(vector):
+    found = active_html(inert.sanitize(vector))
     assert found == {"scripts": [], "elements": [], "handlers": [], "urls": []}
     for markup in (vector, f"text {vector} text", f"# h\n\n{vector}\n\n[l]({vector})"):
         found = active_html(inert.markdown_to_html(markup))
         assert found == {"scripts": [], "elements": [], "handlers": [], "urls": []}, markup
 
 
-def test_clean_html_keeps_what_honest_markdown_makes():
+def test_sanitized_html_keeps_what_honest_markdown_makes():
     html = inert.markdown_to_html(MARKDOWN_CELL, {"pixel.png": {"image/png": PNG_PIXEL}})
     for kept in ("<h2 id=", "<em>honest</em>", "<table>", "<td>1</td>", "$h_t = \\tanh(W_x x_t", "&lt;script&gt;"):
         assert kept in html, kept
-    assert 'class="modal' not in inert.clean_html('<div class="modal">x</div>')
-    assert '<span class="k nf">' in inert.clean_html('<span class="k nf">def</span>')
+    assert 'class="modal' not in inert.sanitize('<div class="modal">x</div>')
+    assert '<span class="k nf">' in inert.sanitize('<span class="k nf">def</span>')
     image = inert.markdown_to_html("![p](attachment:p.png)", {"p.png": {"image/png": PNG_PIXEL}})
     assert f'src="data:image/png;base64,{PNG_PIXEL}"' in image
     assert "<pre>" in inert.markdown_to_html("![m](attachment:missing.png)")  # not a failed feedback
-    assert inert.clean_html('<a href="https://arxiv.org/abs/1409.2329">x</a>').count('href="https://arxiv.org') == 1
+    assert inert.sanitize('<a href="https://arxiv.org/abs/1409.2329">x</a>').count('href="https://arxiv.org') == 1
 
 
 def test_configure_sanitizes_every_html_exporter_made_from_the_config():
@@ -552,3 +552,18 @@ def test_a_batch_that_cannot_start_still_ends_with_a_report(tmp_path, monkeypatc
     assert [s.error for s in report.students] == ["not graded: the batch stopped before"]
     paths = report.write(tmp_path / "reports")
     assert "database is locked" in paths[0].read_text()
+
+
+def test_the_sanitizers_time_is_bounded():
+    """Markup that would take bleach minutes (nested or repeated tags, megabytes) is not parsed: shown as text."""
+    budget = inert.Budget()
+    for hostile in ("<div>" * 100_000, "<b>x</b>" * 50_000, "<p>" * 3_000):
+        shown = inert.sanitize(hostile, budget)
+        assert shown.startswith("<pre>&lt;") and active_html(shown)["elements"] == []
+    for markdown_text in ("*a* " * 100_000, "- x\n" * 5_000, "<b>y</b>" * 3_000):
+        shown = inert.markdown_to_html(markdown_text, budget=budget)
+        assert shown.startswith("<pre>") and active_html(shown)["elements"] == []
+    assert budget.tags == inert.PAGE_TAGS  # none of it was parsed
+    assert inert.sanitize("<b>fine</b>", budget) == "<b>fine</b>" and budget.tags == inert.PAGE_TAGS - 2
+    spent = inert.Budget(tags=3)
+    assert inert.sanitize("<b>1</b><b>2</b>", spent).startswith("<pre>")  # past the page's budget: text
