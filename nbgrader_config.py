@@ -47,3 +47,11 @@ c.Execute.timeout = 60
 # outputs before they are graded (IgnorePattern runs right after Execute in autograde; nbgrader >= 0.9.3).
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"\w*Warning: "
+
+# --- feedback and formgrader -------------------------------------------------------------------------------
+# nbgrader's HTML templates show the student's Markdown cells and outputs as they are: raw HTML, <script>,
+# javascript: links. These filters sanitize them (grader/inert.py: bleach, with an allow-list for notebooks),
+# for `nbgrader generate_feedback` and for the formgrader, which both read this file; `make grade` applies
+# them itself whatever this file says.
+c.HTMLExporter.sanitize_html = True
+c.HTMLExporter.filters = {"markdown2html": "grader.inert.markdown2html", "clean_html": "grader.inert.clean_html"}

@@ -10,7 +10,7 @@ sandbox and imports neither.
 
 =========================  ======================================================
 :mod:`grader.pipeline`     the batch: one student per worker, results saved in order
-:mod:`grader.precheck`     checks before anything runs; quarantine; nbgrader's sanitizing
+:mod:`grader.precheck`     checks before anything runs; quarantine; cells restored
 :mod:`grader.sandbox`      bubblewrap + prlimit runs, their limits and how they end
 :mod:`grader.feedback`     the whole notebook in the sandbox, for the feedback
 :mod:`grader.judge`        the points: the student's functions on secret inputs, compared outside
@@ -22,6 +22,9 @@ sandbox and imports neither.
 :mod:`grader.fingerprint`  winnowed fingerprints of a function's normalized syntax tree
 :mod:`grader.similarity`   similar code against rnn_ref, solutions/ and the class, for a human look
 :mod:`grader.report`       the instructor's report (Markdown, CSV, JSON)
+:mod:`grader.inert`        the student's HTML and Markdown sanitized, for the feedback
+:mod:`grader.text`         a submission's strings made safe to keep, show and write
+:mod:`grader.files`        files and folders written whole or not at all
 :mod:`grader.course`       the trusted model of an assignment (gradebook and release)
 =========================  ======================================================
 """

@@ -88,6 +88,7 @@ def main(argv=None):
 
     from .course import Course, CourseError
     from .pipeline import Grader
+    from .text import plain
 
     course = Course.load(args.course)
     sandbox = Sandbox(_limits(args, course), unsafe=args.unsafe_no_sandbox)
@@ -120,7 +121,7 @@ def main(argv=None):
         f"({report.seconds:.1f} s with the feedback); report: {paths[0]}" + (f", {page}" if page else "")
     )
     if review:
-        print(f"{len(review)} need a human look: {', '.join(s.student for s in review)}")
+        print(f"{len(review)} need a human look: {', '.join(plain(s.student, 80) for s in review)}")
         return 3
     return 0
 

@@ -1,28 +1,40 @@
 """The feedback run: the whole notebook executed in the sandbox, for the messages the student reads.
 
 The test cells run here with the real :mod:`rnn_checks` and print what
-they print in Jupyter.  The outputs come back as data and are put into the
-notebook nbgrader will turn into feedback, after checks: only the output
-types of nbformat, only inert MIME types (text, PNG, JPEG: no HTML or
-JavaScript, which would run in the instructor's browser), cut to size.  A
-cell that killed the run gets an error output that says so, and the run is
-started once more without it.
+they print in Jupyter.  The outputs come back as untrusted data and are put
+into the notebook nbgrader will turn into feedback, after checks: only the
+output types of nbformat, only inert MIME types (text, LaTeX, PNG, JPEG; HTML
+and Markdown only as HTML sanitized by :mod:`grader.inert`; no SVG, no
+JavaScript, no widget, no metadata), every string valid Unicode without control
+characters, everything cut to size.  A cell that killed the run gets an error
+output that says so, and the run is started once more without it.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import re
 import tempfile
 from pathlib import Path
 
 import nbformat
 from nbgrader.preprocessors import LimitOutput
 
+from .inert import Budget, markdown_to_html, sanitize
 from .judge import RNN_REF_DIR, Death, _death_of, _make_readable, mount_points
+from .text import valid_unicode
 
-SAFE_MIME = ("text/plain", "text/markdown", "text/latex", "image/png", "image/jpeg")
+SAFE_MIME = ("text/plain", "text/latex", "image/png", "image/jpeg")  # kept as they are (escaped when shown)
+HTML_MIME = ("text/html", "text/markdown")  # kept as HTML sanitized by grader.inert, under "text/html"
 _OUTPUT_TYPES = ("stream", "display_data", "execute_result", "error")
+MAX_OUTPUTS = 64  # per cell
+MAX_TEXT = 200_000  # characters of one text (a stream, a text/plain, an error's value)
+MAX_MARKUP = 100_000  # characters of HTML, Markdown or LaTeX
+MAX_IMAGE = 4 * 2**20  # characters of one base64 image
+MAX_TRACEBACK = 200  # lines
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f]")  # C0 controls but tab, new lines and ESC (colours)
+_BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*")
 
 
 def run_notebook(sandbox, notebook, cells, slot, workdir, skip_cells=None, package=RNN_REF_DIR):
@@ -85,12 +97,15 @@ def _run(sandbox, cells, slot, workdir, skip_cells, package):
 
 def _outputs(events):
     """Cell index -> (outputs, execution_count), from the runner's "end" events, checked."""
-    found = {}
+    found, budget = {}, Budget()  # the sanitizer's time, bounded for the whole notebook
     for event in events:
         if event.get("event") != "end" or event.get("kind") != "cell" or not isinstance(event.get("index"), int):
             continue
         raw = event.get("outputs")
-        outputs = [_clean(o) for o in raw] if isinstance(raw, list) else []
+        outputs = [_clean(o, budget) for o in raw[:MAX_OUTPUTS]] if isinstance(raw, list) else []
+        if isinstance(raw, list) and len(raw) > MAX_OUTPUTS:
+            note = f"[... {len(raw) - MAX_OUTPUTS} more outputs not kept by the grader ...]\n"
+            outputs.append(nbformat.v4.new_output("stream", name="stdout", text=note))
         count = event.get("execution_count")
         found[event["index"]] = (
             [o for o in outputs if o is not None],
@@ -99,27 +114,27 @@ def _outputs(events):
     return found
 
 
-def _clean(output):
+def _clean(output, budget=None):
     """An nbformat output made only of what is safe to show, or None."""
     if not isinstance(output, dict) or output.get("output_type") not in _OUTPUT_TYPES:
         return None
     kind = output["output_type"]
     if kind == "stream":
         name = output.get("name") if output.get("name") in ("stdout", "stderr") else "stdout"
-        return nbformat.v4.new_output("stream", name=name, text=str(output.get("text", "")))
+        return nbformat.v4.new_output("stream", name=name, text=_text(output.get("text", "")))
     if kind == "error":
         traceback = output.get("traceback")
-        lines = [str(line) for line in traceback] if isinstance(traceback, list) else []
+        lines = [_text(line, 2000) for line in traceback[:MAX_TRACEBACK]] if isinstance(traceback, list) else []
         return nbformat.v4.new_output(
             "error",
-            ename=str(output.get("ename", "Error"))[:200],
-            evalue=str(output.get("evalue", ""))[:10_000],
+            ename=_text(output.get("ename", "Error"), 200),
+            evalue=_text(output.get("evalue", ""), 10_000),
             traceback=lines,
         )
     data = output.get("data")
     if not isinstance(data, dict):
         return None
-    kept = {mime: value for mime, value in data.items() if mime in SAFE_MIME and isinstance(value, str)}
+    kept = _inert_data(data, budget)
     if not kept:
         kept = {"text/plain": "[an output of a kind the grader does not show]"}
     if kind == "execute_result":
@@ -128,6 +143,45 @@ def _clean(output):
             "execute_result", data=kept, execution_count=count if isinstance(count, int) else None
         )
     return nbformat.v4.new_output("display_data", data=kept)
+
+
+def _text(value, limit=MAX_TEXT):
+    """A string of an output: valid Unicode, no control character but tab, new lines and ESC, cut to ``limit``."""
+    text = value if isinstance(value, str) else str(value) if isinstance(value, (int, float)) else ""
+    if len(text) > limit:
+        text = text[:limit] + "\n[... cut by the grader ...]\n"
+    text, _ = valid_unicode(text)
+    return _CONTROL.sub("", text)
+
+
+def _inert_data(data, budget=None):
+    """The MIME bundle of a display: what is inert as it is, plus the student's HTML or Markdown, sanitized."""
+    kept = {}
+    for mime in SAFE_MIME:
+        value = data.get(mime)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):  # nbformat's multi-line strings
+            value = "".join(value)
+        if not isinstance(value, str):
+            continue
+        if mime.startswith("image/"):
+            if len(value) <= MAX_IMAGE and _BASE64.fullmatch(value):
+                kept[mime] = value
+        elif mime == "text/latex":
+            if len(value) <= MAX_MARKUP:
+                kept[mime] = _text(value)
+        else:
+            kept[mime] = _text(value)
+    for mime in HTML_MIME:
+        value = data.get(mime)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            value = "".join(value)
+        if isinstance(value, str) and len(value) <= MAX_MARKUP:
+            source = _text(value, MAX_MARKUP)
+            kept["text/html"] = (
+                sanitize(source, budget) if mime == "text/html" else markdown_to_html(source, budget=budget)
+            )
+            break
+    return kept
 
 
 def _valid(output):

@@ -11,10 +11,13 @@ For each student (in a pool of worker threads, one sandbox slot each):
 6. fingerprint the graded functions (:mod:`grader.similarity`).
 
 The main thread then writes, one student at a time, the autograded notebook
-(``autograded/<student>/<assignment>/``) and the grades
-(:mod:`grader.gradebook`).  An exception while grading a student is recorded
-for that student and the batch goes on.  Finally nbgrader's own
-``generate_feedback`` makes the HTML feedback, and the report is written.
+(``autograded/<student>/<assignment>/``, made in a temporary folder and
+swapped in whole) and the grades (:mod:`grader.gradebook`).  An exception
+while grading or saving a student is recorded for that student and the batch
+goes on; an exception of the batch itself is recorded in the report, which
+:meth:`Grader.grade` always returns.  Finally nbgrader's own
+``generate_feedback`` makes the HTML feedback, with an exporter that keeps it
+inert (:mod:`grader.inert`); a student whose feedback failed is listed.
 After the batch, the class's fingerprints are compared with each other, the
 reference and the solutions: similar code is listed for a human look, and
 gives or takes no points.
@@ -23,6 +26,7 @@ gives or takes no points.
 from __future__ import annotations
 
 import copy
+import glob
 import multiprocessing
 import os
 import queue
@@ -40,14 +44,16 @@ from nbgrader import utils as nbutils
 
 import rnn_checks
 
-from . import similarity
+from . import inert, similarity
 from .course import load_assignment
 from .feedback import run_notebook
+from .files import new_folder_beside, swap_in
 from .gradebook import GradebookWriter
 from .judge import RNN_CHECKS_DIR, RNN_REF_DIR, Judge, _make_readable
 from .precheck import check_submission, code_cells, prepare, unchanged_answer
 from .report import Report, Row, StudentSummary
 from .scan import scan_cells
+from .text import plain, valid_unicode
 from .views import compile_package
 
 
@@ -64,21 +70,41 @@ def feedback_shard(root, assignment, students):
         """nbgrader's converter, for the notebooks of these students only (one exporter for all of them)."""
 
         def init_notebooks(self):
-            super().init_notebooks()
-            self.assignments = {
-                path: found for path, found in self.assignments.items() if Path(path).parent.name in wanted
-            }
+            # nbgrader finds the notebooks with glob patterns made of the student id, which a student id with
+            # "[" in it does not match: each student's folder is named here, its notebooks globbed escaped
+            self.assignments, self.notebooks = {}, []
+            for student in sorted(wanted):
+                folder = self._format_source(self.coursedir.assignment_id, student)
+                pattern = os.path.join(glob.escape(folder), f"{self.coursedir.notebook_id}.ipynb")
+                found = sorted(glob.glob(pattern))
+                if found:
+                    self.assignments[folder] = found
 
     course = Course.load(root)
     config = copy.deepcopy(course.config)
     config.BaseConverter.force = True
+    inert.configure(config)  # whatever the course's configuration says: no student's HTML or script runs
     coursedir = CourseDirectory(config=config)
     coursedir.root, coursedir.assignment_id = str(course.root), assignment
     try:
         ShardFeedback(coursedir=coursedir, config=config).start()
     except (Exception, SystemExit) as exc:  # nbgrader calls self.fail (SystemExit) on some errors
-        return [f"{type(exc).__name__}: {exc}"]
+        return [describe(exc)]
     return []
+
+
+def _made_since(path, began):
+    try:
+        return path.stat().st_mtime >= began - 2  # file systems round times
+    except OSError:
+        return False
+
+
+def describe(exc):
+    """An exception in words, with where it was raised; printable and bounded, whatever it holds."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return plain(f"{type(exc).__name__}: {plain(exc, 1000)}{where}", 1200)
 
 
 @dataclass
@@ -137,33 +163,52 @@ class Grader:
         slots = queue.Queue()
         for slot in range(self.jobs):
             slots.put(slot)
-        writer = GradebookWriter(self.course, self.assignment)
         graded, results = [], []
         try:
-            with ThreadPoolExecutor(self.jobs) as pool:
-                futures = {pool.submit(self._grade_one, student, slots): student for student in students}
-                for future in as_completed(futures):
-                    result = future.result()
-                    if not result.error and not result.checked.quarantined:
-                        try:
-                            self._save(result, writer)
-                            graded.append(result.student)
-                        except Exception as exc:  # one student's write must not stop the others
-                            result.error = f"saving the grades failed: {type(exc).__name__}: {exc}"
-                    self._add_to_report(report, result)
-                    results.append(result)
-                    self.log(self._progress(result, len(report.students), len(students)))
-        finally:
-            writer.close()
+            self._grade_all(students, slots, report, graded, results)
+        except Exception as exc:  # the batch itself (the gradebook cannot be opened, ...): say so, keep what was done
+            report.errors.append(f"the batch stopped: {describe(exc)}")
+        done = {summary.student for summary in report.students}
+        for student in students:
+            if student not in done:
+                self._add_to_report(report, StudentResult(student, error="not graded: the batch stopped before"))
         self._compare_similarity(report, results)
         order = {student: i for i, student in enumerate(students)}
         report.students.sort(key=lambda s: order.get(s.student, 0))
         report.rows.sort(key=lambda r: order.get(r.student, 0))
         report.grading_seconds = time.monotonic() - start
         if feedback and graded:
-            self._feedback(graded)
+            try:
+                self._feedback(graded, report, start)
+            except Exception as exc:
+                report.errors.append(f"nbgrader's feedback failed: {describe(exc)}")
         report.seconds = time.monotonic() - start
         return report
+
+    def _grade_all(self, students, slots, report, graded, results):
+        writer = GradebookWriter(self.course, self.assignment)
+        try:
+            with ThreadPoolExecutor(self.jobs) as pool:
+                futures = {pool.submit(self._grade_one, student, slots): student for student in students}
+                for future in as_completed(futures):
+                    try:
+                        result = future.result()
+                    except Exception as exc:  # _grade_one records its errors: this is the unexpected
+                        result = StudentResult(futures[future], error=describe(exc))
+                    if not result.error and not result.checked.quarantined:
+                        try:
+                            self._save(result, writer)
+                            graded.append(result.student)
+                        except Exception as exc:  # one student's write must not stop the others
+                            result.error = f"saving the grades failed: {describe(exc)}"
+                    try:
+                        self._add_to_report(report, result)
+                    except Exception as exc:
+                        self._add_to_report(report, StudentResult(result.student, error=describe(exc)))
+                    results.append(result)
+                    self.log(self._progress(result, len(report.students), len(students)))
+        finally:
+            writer.close()
 
     def _grade_one(self, student, slots):
         slot = slots.get()
@@ -172,9 +217,7 @@ class Grader:
         try:
             self._grade_into(result, slot)
         except Exception as exc:  # a bug or a surprise: this student is reviewed, the batch goes on
-            frames = traceback.extract_tb(exc.__traceback__)
-            where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
-            result.error = f"{type(exc).__name__}: {exc}{where}"
+            result.error = describe(exc)
         finally:
             slots.put(slot)
         result.seconds = time.monotonic() - start
@@ -267,21 +310,37 @@ class Grader:
     # --- saving ------------------------------------------------------------------------------------------
 
     def _save(self, result, writer):
-        folder = self.course.autograded_dir(result.student, self.assignment)
-        if folder.exists():
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True)
-        source = self.course.submitted_dir(result.student, self.assignment)
-        for relative in result.checked.files + (["timestamp.txt"] if (source / "timestamp.txt").is_file() else []):
-            target = folder / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source / relative, target, follow_symlinks=False)
-        for name, notebook in result.executed.items():
-            nbformat.write(notebook, folder / f"{name}.ipynb")
-        writer.record(result.student, result.checked.timestamp, result.scores, result.comments, result.executed)
+        """The autograded folder and the grades of one student, whole or not at all.
 
-    def _feedback(self, students):
-        """nbgrader's own feedback converter for the students graded now, on every core (one shard each)."""
+        Everything is written into a new folder first; then the grades are
+        committed to the gradebook (rolled back on failure); only then does the
+        new folder replace the old one.  A failure leaves the student's earlier
+        autograded folder and grades as they were.
+        """
+        target = self.course.autograded_dir(result.student, self.assignment)
+        folder = new_folder_beside(target)
+        try:
+            source = self.course.submitted_dir(result.student, self.assignment)
+            extra = ["timestamp.txt"] if (source / "timestamp.txt").is_file() else []
+            for relative in result.checked.files + extra:
+                copied = folder / relative
+                copied.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source / relative, copied, follow_symlinks=False)
+            for name, notebook in result.executed.items():
+                text, _ = valid_unicode(nbformat.writes(notebook))  # the outputs were checked: this is a last guard
+                (folder / f"{name}.ipynb").write_bytes(text.encode("utf-8"))
+            writer.record(result.student, result.checked.timestamp, result.scores, result.comments, result.executed)
+            swap_in(folder, target)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+
+    def _feedback(self, students, report, since):
+        """nbgrader's own feedback converter for the students graded now, on every core (one shard each).
+
+        nbgrader goes on after a student whose feedback fails (and removes it): each
+        student graded now without a fresh feedback file is listed in the report.
+        """
         # a worker process costs about as much as 40 notebooks of feedback: small batches stay in this one
         workers = min(self.jobs, max(1, len(students) // 40))
         shards = [students[i::workers] for i in range(workers)]
@@ -296,7 +355,15 @@ class Grader:
                 ):
                     failures += done
         for failure in failures:
-            self.log(f"nbgrader's feedback failed: {failure}")
+            self.log(f"nbgrader's feedback failed: {plain(failure)}")
+        began = time.time() - (time.monotonic() - since)  # the batch's start, on the clock of file times
+        summaries = {summary.student: summary for summary in report.students}
+        for student in students:
+            folder = self.course.path(self.course.coursedir.feedback_directory, student, self.assignment)
+            missing = [name for name in self.model.notebooks if not _made_since(folder / f"{name}.html", began)]
+            if missing and student in summaries:
+                why = f" ({plain('; '.join(failures), 500)})" if failures else ""
+                summaries[student].feedback = f"nbgrader's generate_feedback made none for {', '.join(missing)}{why}"
 
     # --- reporting ---------------------------------------------------------------------------------------
 
@@ -308,6 +375,7 @@ class Grader:
             max_total=self.model.max_score,
             quarantined=list(checked.reasons) if checked else [],
             notes=list(checked.notes) if checked else [],
+            restored=list(checked.restored) if checked else [],
             flags=list(result.flags),
             deaths=list(result.deaths),
             error=result.error,
@@ -331,16 +399,17 @@ class Grader:
         try:
             report.similarity = similarity.check_class(self.course, self.model, documents, notes)
         except Exception as exc:  # the comparison must never cost the grades
-            report.similarity = {"error": f"the similarity check failed: {type(exc).__name__}: {exc}", "pairs": []}
+            report.similarity = {"error": f"the similarity check failed: {describe(exc)}", "pairs": []}
         flags = similarity.flags_by_student(report.similarity)
         for summary in report.students:
             summary.similar = flags.get(summary.student, [])
 
     def _progress(self, result, done, total):
+        """One printable line (the student's id and texts made plain: the log may be a terminal)."""
         if result.error:
             what = f"grader error: {result.error}"
         elif result.checked.quarantined:
             what = "quarantined: " + "; ".join(result.checked.reasons)
         else:
             what = f"{sum(s for s in result.scores.values() if s is not None):g}/{self.model.max_score:g}"
-        return f"[{done}/{total}] {result.student}: {what} ({result.seconds:.1f} s)"
+        return f"[{done}/{total}] {plain(result.student, 200)}: {plain(what, 400)} ({result.seconds:.1f} s)"

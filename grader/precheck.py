@@ -1,23 +1,31 @@
 """Check a submission before anything runs, and prepare the notebook that will run.
 
 A submission is *quarantined* (not graded, listed for a human with the reason)
-when it is not what the students were given plus their answers:
+only when it cannot be graded:
 
+* the student id (the folder's name) is not printable text (not UTF-8, or a
+  control character), which nbgrader's gradebook and feedback cannot take;
 * the folder holds a symbolic link or a special file, or is too large;
 * a notebook of the assignment is missing (renamed?), is not valid JSON, or
-  is not a valid notebook, or its nbgrader metadata is corrupt;
-* a grade cell (a test cell, or a written answer) was deleted, duplicated,
-  changed into another kind of cell, or had its points changed; a test cell's
-  code was edited; a cell claims to be a grade cell that does not exist.
+  is not a valid notebook;
+* a grade cell (a test cell, or a written answer) was deleted or duplicated:
+  there is no cell (or more than one) to give its points.
 
-Everything else is graded, with notes in the report: a read-only cell that
-was edited is restored from the source, a solution cell copied twice keeps
-its last copy (as nbgrader does), extra files are listed.
+Everything else is graded, as ``nbgrader autograde`` would, from the source.
+What the student changed of the cells nbgrader knows is *restored* and listed
+for a human look: a test cell's code (a ``print`` added, say), the kind of a
+grade cell, its points, and the nbgrader flags of any cell (a solution cell
+re-marked as a 50-point grade cell, a cell of the student's that claims to be
+a grade cell).  Smaller things are notes: a read-only cell that was edited (and
+is restored), a solution cell copied twice (the last copy counts), text that
+was not valid Unicode (a lone UTF-16 surrogate, replaced by U+FFFD), extra files.
 
 :func:`prepare` then makes the notebook to execute the way nbgrader's
 ``autograde`` does (``ClearOutput``, ``DeduplicateIds``,
-``OverwriteKernelspec``, ``OverwriteCells``): outputs cleared, and every cell
-known to the gradebook restored to its source version, hidden tests included.
+``OverwriteKernelspec``, ``OverwriteCells``), with every nbgrader flag and the
+notebook's metadata taken from the source, never from the submission:
+outputs cleared, every cell known to the gradebook restored to its source
+version (hidden tests included), and no nbgrader flag on any other cell.
 """
 
 from __future__ import annotations
@@ -33,8 +41,11 @@ import nbformat
 from nbgrader import utils as nbutils
 from nbgrader.nbgraderformat import MetadataValidator
 
+from .text import is_printable_name, plain, valid_unicode
+
 MAX_SUBMISSION_BYTES = 50 * 2**20
 MAX_NOTEBOOK_BYTES = 20 * 2**20
+_FLAGS = ("grade", "solution", "task", "locked")
 
 
 @dataclass
@@ -43,7 +54,8 @@ class Checked:
 
     reasons: list = field(default_factory=list)  # why it is quarantined (empty: it is graded)
     notes: list = field(default_factory=list)
-    notebooks: dict = field(default_factory=dict)  # name -> NotebookNode, as submitted
+    restored: list = field(default_factory=list)  # what the student changed of nbgrader's cells (restored)
+    notebooks: dict = field(default_factory=dict)  # name -> NotebookNode, as submitted (valid Unicode)
     files: list = field(default_factory=list)  # other regular files (relative paths)
     timestamp: object = None
 
@@ -57,6 +69,12 @@ def _nbgrader(cell):
     return meta if isinstance(meta, dict) else {}
 
 
+def _grade_id(cell):
+    """The cell's grade id, or None (a grade id that is not a non-empty string is none)."""
+    grade_id = _nbgrader(cell).get("grade_id")
+    return grade_id if isinstance(grade_id, str) and grade_id else None
+
+
 def _describe_edit(old, new):
     old_lines, new_lines = old.splitlines(), new.splitlines()
     for number, (a, b) in enumerate(zip(old_lines, new_lines, strict=False), 1):
@@ -68,10 +86,24 @@ def _describe_edit(old, new):
     return "whitespace or cell kind changed"
 
 
+def check_student(student):
+    """Why ``student`` (a folder name under ``submitted/``) cannot be graded, or "" when it can."""
+    if is_printable_name(student):
+        return ""
+    return (
+        f"the student id {plain(ascii(student), 200)} is not printable text (not UTF-8, or a control character): "
+        "nbgrader's gradebook and feedback cannot use it; rename the folder under submitted/"
+    )
+
+
 def check_submission(folder, model, max_bytes=MAX_SUBMISSION_BYTES):
     """Check ``folder`` (``submitted/<student>/<assignment>``) against the trusted ``model``."""
     checked = Checked()
     folder = Path(folder)
+    why = check_student(folder.parent.name)
+    if why:
+        checked.reasons.append(why)
+        return checked
     if not folder.exists() and not folder.is_symlink():
         checked.reasons.append(f"no submission: {folder} does not exist")
         return checked
@@ -129,16 +161,22 @@ def _read_notebook(path, checked):
         return None
     raw = path.read_bytes()
     try:
-        text = raw.decode("utf-8")
-        json.loads(text)
+        data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         checked.reasons.append(f"{path.name} is not UTF-8 text")
         return None
     except (ValueError, RecursionError) as exc:
         checked.reasons.append(f"{path.name} is not valid JSON ({str(exc)[:120]})")
         return None
+    # JSON may spell a lone UTF-16 surrogate ("\ud800"), which no UTF-8 file can hold: the notebook graded,
+    # written back and shown has U+FFFD in its place (as a UTF-8 decoder would put for a broken byte).
+    data, surrogates = valid_unicode(data)
+    if surrogates:
+        checked.notes.append(
+            f"{path.name}: {surrogates} lone UTF-16 surrogate(s) (text that is not valid Unicode) replaced by U+FFFD"
+        )
     try:
-        notebook = nbformat.reads(text, as_version=4)
+        notebook = nbformat.reads(json.dumps(data), as_version=4)
         nbformat.validate(notebook)
     except Exception as exc:  # nbformat raises several kinds for a broken notebook
         checked.reasons.append(f"{path.name} is not a valid notebook ({str(exc).splitlines()[0][:160]})")
@@ -147,25 +185,45 @@ def _read_notebook(path, checked):
 
 
 def _check_metadata(path_name, notebook, checked):
-    """nbgrader's own check of the cell metadata (after ours, whose reasons are clearer)."""
+    """nbgrader's own check of the cell metadata: what it finds is replaced by the source's flags."""
     try:
         MetadataValidator().validate_nb(copy.deepcopy(notebook))
     except Exception as exc:
-        checked.reasons.append(f"{path_name}: the nbgrader metadata is corrupt ({str(exc).splitlines()[0][:160]})")
+        message = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        checked.restored.append(
+            f"{path_name}: the nbgrader metadata is not valid ({message}); every flag is taken from the source"
+        )
+
+
+def _role(grade_id, model):
+    if grade_id in model.test_ids:
+        return "test cell"
+    if grade_id in model.grade_points:
+        return "graded answer"
+    if grade_id in model.solution_ids:
+        return "solution cell"
+    return "read-only cell" if model.source_cells[grade_id].locked else "cell"
 
 
 def _check_cells(name, notebook, model, checked):
     counts = {}
     for cell in notebook.cells:
-        grade_id = _nbgrader(cell).get("grade_id")
+        grade_id = _grade_id(cell)
         if grade_id:
             counts.setdefault(grade_id, []).append(cell)
+        elif any(_nbgrader(cell).get(flag) for flag in _FLAGS + ("points",)):
+            checked.restored.append(
+                f"{name}: a cell with no grade id is marked as an nbgrader cell; its flags are removed"
+            )
     graded = set(model.grade_points)
     for grade_id, cells in counts.items():
-        meta = _nbgrader(cells[0])
         if grade_id not in model.source_cells:
-            if meta.get("grade") or meta.get("points"):
-                checked.reasons.append(f"{name}: cell {grade_id!r} claims to be a grade cell, but no such cell exists")
+            meta = _nbgrader(cells[0])
+            if any(meta.get(flag) for flag in _FLAGS + ("points",)):
+                checked.restored.append(
+                    f"{name}: cell {grade_id!r} claims to be an nbgrader cell, but no such cell exists; "
+                    "it is graded as a cell of the student's (its flags are removed)"
+                )
             continue
         if len(cells) > 1:
             if grade_id in graded:
@@ -176,47 +234,65 @@ def _check_cells(name, notebook, model, checked):
         if grade_id not in counts:
             kind = "test cell" if grade_id in model.test_ids else "graded answer"
             checked.reasons.append(f"{name}: {kind} {grade_id!r} was deleted")
-            continue
-        cell = counts[grade_id][-1]
-        release = model.release_cells.get(grade_id)
-        meta = _nbgrader(cell)
-        points = meta.get("points")
-        try:
-            points = float(points)
-        except (TypeError, ValueError):
-            points = None
-        if not meta.get("grade"):
-            checked.reasons.append(f"{name}: {grade_id!r} is no longer marked as a grade cell")
-        if points != model.grade_points[grade_id]:
-            checked.reasons.append(
-                f"{name}: the points of {grade_id!r} were changed "
-                f"from {model.grade_points[grade_id]:g} to {meta.get('points')!r}"
-            )
-        if release is not None and cell.cell_type != release.cell_type:
-            checked.reasons.append(
-                f"{name}: {grade_id!r} was changed from a {release.cell_type} cell to a {cell.cell_type} cell"
-            )
-        elif release is not None and grade_id in model.test_ids and cell.source != release.source:
-            checked.reasons.append(
-                f"{name}: test cell {grade_id!r} was edited ({_describe_edit(release.source, cell.source)})"
-            )
-        elif release is not None and grade_id in model.test_ids and not _same_checksum(cell, release):
-            checked.reasons.append(f"{name}: the nbgrader flags of test cell {grade_id!r} were changed")
     for grade_id, cells in counts.items():
-        source = model.source_cells.get(grade_id)
-        release = model.release_cells.get(grade_id)
-        if source is None or release is None or grade_id in graded or not source.locked:
+        if grade_id not in model.source_cells or (grade_id in graded and len(cells) > 1):
             continue
-        if cells[-1].source != release.source:
-            checked.notes.append(f"{name}: read-only cell {grade_id!r} was edited; the original is restored")
+        cell, source, release = cells[-1], model.source_cells[grade_id], model.release_cells.get(grade_id)
+        role = _role(grade_id, model)
+        changed = _changed_flags(_nbgrader(cell), trusted_flags(grade_id, model))
+        if changed:
+            checked.restored.append(
+                f"{name}: the nbgrader flags of {role} {grade_id!r} were changed ({', '.join(changed)}); "
+                "the source's are used"
+            )
+        if cell.cell_type != source.cell_type:
+            checked.restored.append(
+                f"{name}: {role} {grade_id!r} was changed from a {source.cell_type} cell to a {cell.cell_type} cell; "
+                f"it is a {source.cell_type} cell again"
+            )
+        elif source.locked and release is not None and cell.source != release.source:
+            edit = _describe_edit(release.source, cell.source)
+            what = f"{name}: {role} {grade_id!r} was edited ({edit}); the original is restored"
+            (checked.restored if grade_id in graded else checked.notes).append(what)
 
 
-def _same_checksum(cell, release):
-    expected = _nbgrader(release).get("checksum")
+def _changed_flags(mine, trusted):
+    """What differs between the student's nbgrader flags and the source's, in words (empty: nothing)."""
+    changed = [f"{flag}: {mine.get(flag)!r}" for flag in _FLAGS if bool(mine.get(flag)) != bool(trusted.get(flag))]
     try:
-        return expected is None or nbutils.compute_checksum(cell) == expected
-    except (KeyError, TypeError, ValueError):
-        return False
+        points = float(mine["points"]) if "points" in mine else None
+    except (TypeError, ValueError, OverflowError):
+        points = float("nan")  # not a number: never equal to the source's
+    if trusted.get("grade") or trusted.get("task") or mine.get("grade"):
+        wrong = points != trusted.get("points")
+    else:
+        wrong = bool(points)  # points on a cell that gives none (0 or none at all is what nbgrader writes)
+    if wrong:
+        changed.append(f"points: {plain(repr(mine.get('points')), 40)}")
+    return changed
+
+
+def trusted_flags(grade_id, model):
+    """The nbgrader metadata of cell ``grade_id`` from the source: the release's, with the gradebook's values."""
+    source = model.source_cells[grade_id]
+    release = model.release_cells.get(grade_id)
+    flags = copy.deepcopy(_nbgrader(release)) if release is not None else {}
+    flags.update(
+        grade_id=grade_id,
+        cell_type=source.cell_type,
+        grade=grade_id in model.grade_points,
+        solution=grade_id in model.solution_ids,
+        task=grade_id in model.task_ids,
+        locked=bool(source.locked),
+    )
+    flags.setdefault("schema_version", 3)
+    if source.checksum is not None:
+        flags["checksum"] = source.checksum
+    if flags["grade"]:
+        flags["points"] = model.grade_points[grade_id]
+    elif not flags["task"]:
+        flags.pop("points", None)
+    return flags
 
 
 def _timestamp(folder, checked):
@@ -234,39 +310,41 @@ def _timestamp(folder, checked):
 
 
 def prepare(notebook, model):
-    """The notebook to execute: nbgrader's sanitizing steps, from the trusted model (returns a copy)."""
+    """The notebook to execute: nbgrader's sanitizing steps, from the trusted model (returns a copy).
+
+    Every nbgrader flag comes from the source: a cell the gradebook knows gets
+    the source's flags (and, when read-only, its source and cell type back); any
+    other cell gets none; the notebook's metadata is the release's.  The other
+    metadata of the student's cells (tags, say) is dropped: nothing reads it,
+    and HTML templates show some of it as it is.
+    """
     notebook = copy.deepcopy(notebook)
-    notebook.metadata["kernelspec"] = copy.deepcopy(model.release.metadata.get("kernelspec", {}))
-    seen = set()
+    notebook.metadata = copy.deepcopy(model.release.metadata)  # OverwriteKernelspec, and nothing of the student's
+    known, seen = {}, set()
     for cell in reversed(notebook.cells):  # DeduplicateIds: the last copy keeps the id
-        meta = _nbgrader(cell)
-        grade_id = meta.get("grade_id")
-        if grade_id and (meta.get("grade") or meta.get("solution") or meta.get("locked")):
-            if grade_id in seen:
-                cell.metadata["nbgrader"] = {}
+        grade_id = _grade_id(cell)
+        if grade_id in model.source_cells and grade_id not in seen:
+            known[id(cell)] = grade_id
             seen.add(grade_id)
     for cell in notebook.cells:
         if cell.cell_type == "code":  # ClearOutput
             cell.outputs, cell.execution_count = [], None
-        meta = _nbgrader(cell)
-        grade_id = meta.get("grade_id")
-        if not grade_id:
+        grade_id = known.get(id(cell))
+        if grade_id is None:
+            cell.metadata = nbformat.NotebookNode()
             continue
-        source = model.source_cells.get(grade_id)
-        if source is None:
-            del meta["grade_id"]
-            continue
+        source, release = model.source_cells[grade_id], model.release_cells.get(grade_id)
+        metadata = copy.deepcopy(release.metadata) if release is not None else nbformat.NotebookNode()
+        metadata["nbgrader"] = nbformat.from_dict(trusted_flags(grade_id, model))
+        cell.metadata = nbformat.from_dict(metadata)
         if cell.cell_type != source.cell_type:  # OverwriteCells
             cell.cell_type = source.cell_type
             if source.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None
+                cell.pop("attachments", None)
             else:
                 cell.pop("outputs", None)
                 cell.pop("execution_count", None)
-        meta["locked"] = source.locked
-        if grade_id in model.grade_points:
-            meta["points"] = model.grade_points[grade_id]
-        meta["checksum"] = source.checksum
         if source.locked:
             cell.source = source.source
     return notebook
@@ -279,7 +357,7 @@ def code_cells(notebook, model):
         if cell.cell_type != "code":
             continue
         meta = _nbgrader(cell)
-        grade_id = meta.get("grade_id")
+        grade_id = _grade_id(cell)
         if grade_id in model.test_ids:
             role = "test"
         elif meta.get("solution"):
@@ -296,7 +374,3 @@ def unchanged_answer(cell, model, grade_id):
     """True when a solution cell is exactly as released (nbgrader's "No response.")."""
     release = model.release_cells.get(grade_id)
     return release is not None and cell.source == release.source and cell.cell_type == release.cell_type
-
-
-def checksum(cell):
-    return nbutils.compute_checksum(cell)

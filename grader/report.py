@@ -2,21 +2,35 @@
 
 One row per student and test cell (the function it grades, the points, the
 reason), then the submissions that need a human look: quarantined ones (with
-the reason), those the static scan flagged, those whose sandbox was killed,
-those with code similar to the reference's, the solution's or a classmate's
+the reason), those whose nbgrader cells had to be restored from the source,
+those the static scan flagged, those whose sandbox was killed, those with code
+similar to the reference's, the solution's or a classmate's
 (:mod:`grader.similarity`; the pairs, side by side, in the section "Similar
 code" and under ``similarity`` in the JSON), and any that the grader itself
 failed on.
+
+Much of what the report says comes from the student (their id, file names,
+exception messages, texts of the sandbox's events): every such string goes
+through :mod:`grader.text` before it is written, so that it shows as the text
+it is, on one line, bounded, and cannot add a heading, a table row or a
+``<!--`` to the Markdown, or a formula to the CSV.  Each file is written
+whole or not at all (:func:`grader.files.write_atomic`).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import similarity as _similarity
+from .files import write_atomic
+from .text import csv_field, markdown, plain
+
+MAX_LISTED = 12  # items of one kind listed per student in the Markdown (the JSON keeps up to MAX_KEPT)
+MAX_KEPT = 100
 
 
 @dataclass
@@ -27,7 +41,7 @@ class Row:
     functions: str
     points: float | None
     max_points: float
-    status: str  # "pass", "fail", "manual", "untrusted", "quarantined"
+    status: str  # "pass", "fail", "manual", "untrusted", "quarantined", "error"
     reason: str
     mistakes: list = field(default_factory=list)  # issue 11: the judge's recognized mistakes ({"id", "hint", ...})
 
@@ -39,15 +53,25 @@ class StudentSummary:
     max_total: float
     quarantined: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    restored: list = field(default_factory=list)  # nbgrader cells or flags the student changed, restored
     flags: list = field(default_factory=list)
     deaths: list = field(default_factory=list)
     error: str = ""
+    feedback: str = ""  # why no feedback was made for this student, if none was
     seconds: float = 0.0
     similar: list = field(default_factory=list)  # code similar to another's (grader.similarity): a human look
 
     @property
     def needs_review(self):
-        return bool(self.quarantined or self.flags or self.deaths or self.error or self.similar)
+        return bool(
+            self.quarantined
+            or self.restored
+            or self.flags
+            or self.deaths
+            or self.error
+            or self.feedback
+            or self.similar
+        )
 
 
 @dataclass
@@ -59,6 +83,7 @@ class Report:
     rows: list = field(default_factory=list)
     students: list = field(default_factory=list)
     untrusted_cells: list = field(default_factory=list)
+    errors: list = field(default_factory=list)  # problems of the batch itself (not of one student)
     seconds: float = 0.0  # in all
     grading_seconds: float = 0.0  # before nbgrader's feedback
     similarity: dict = field(default_factory=dict)  # grader.similarity.result: the similar pairs, side by side
@@ -67,51 +92,66 @@ class Report:
         return [s for s in self.students if s.needs_review]
 
     def write(self, folder):
+        """Write ``<assignment>.md``, ``.csv`` and ``.json`` into ``folder``; return their paths (Markdown first)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        stem = folder / self.assignment
-        with open(f"{stem}.csv", "w", newline="", encoding="utf-8") as file:
-            writer = csv.writer(file)
+        stem = plain(self.assignment, 200).replace("/", "_")
+        paths = [folder / f"{stem}.md", folder / f"{stem}.csv", folder / f"{stem}.json"]
+        texts = [self.markdown(), self.csv(), self.json()]  # all made before any file is touched
+        for path, text in zip(paths, texts, strict=True):
+            write_atomic(path, text)
+        return paths
+
+    def csv(self):
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["student", "notebook", "grade_id", "functions", "points", "max_points", "status", "reason"])
+        for row in self.rows:
+            points = "" if row.points is None else f"{row.points:g}"
+            text = [row.student, row.notebook, row.grade_id, row.functions]
             writer.writerow(
-                ["student", "notebook", "grade_id", "functions", "points", "max_points", "status", "reason"]
+                [csv_field(t) for t in text]
+                + [points, f"{row.max_points:g}", csv_field(row.status), csv_field(row.reason)]
             )
-            for row in self.rows:
-                points = "" if row.points is None else f"{row.points:g}"
-                writer.writerow(
-                    [
-                        row.student,
-                        row.notebook,
-                        row.grade_id,
-                        row.functions,
-                        points,
-                        f"{row.max_points:g}",
-                        row.status,
-                        row.reason,
-                    ]
-                )
+        return out.getvalue()
+
+    def json(self):
         data = asdict(self)
-        for student, summary in zip(data["students"], self.students, strict=True):
-            student["needs_review"] = summary.needs_review
-            student["flags"] = [str(flag) for flag in summary.flags]
-        Path(f"{stem}.json").write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
-        Path(f"{stem}.md").write_text(self.markdown(), encoding="utf-8")
-        return [Path(f"{stem}.md"), Path(f"{stem}.csv"), Path(f"{stem}.json")]
+        data["students"] = []
+        for summary in self.students:
+            entry = {
+                name: value
+                for name, value in asdict(summary).items()
+                if name not in ("quarantined", "notes", "restored", "flags", "deaths")
+            }
+            for name in ("quarantined", "notes", "restored", "flags", "deaths"):
+                items = [str(item) if not isinstance(item, str) else item for item in getattr(summary, name)]
+                more = [f"... and {len(items) - MAX_KEPT} more"] if len(items) > MAX_KEPT else []
+                entry[name] = items[:MAX_KEPT] + more
+            entry["needs_review"] = summary.needs_review
+            data["students"].append(entry)
+        return json.dumps(_plain_strings(data), indent=1, ensure_ascii=False, default=str) + "\n"
 
     def markdown(self):
+        md = markdown
         graded = [s for s in self.students if not s.quarantined and not s.error]
         lines = [
-            f"# Grading report: {self.assignment}",
+            f"# Grading report: {md(self.assignment)}",
             "",
             f"{len(self.students)} submissions: {len(graded)} graded, "
             f"{sum(1 for s in self.students if s.quarantined)} quarantined, {len(self.review())} to review. "
-            f"Sandbox: {self.sandbox}. Seed of the judge's inputs: {self.seed}. "
+            f"Sandbox: {md(self.sandbox)}. Seed of the judge's inputs: {self.seed}. "
             f"Time: {self.grading_seconds:.1f} s grading, {self.seconds:.1f} s with the feedback.",
             "",
         ]
+        if self.errors:
+            lines += ["**The batch did not go as planned:**", ""]
+            lines += [f"- {md(error, 2000)}" for error in self.errors[:MAX_KEPT]]
+            lines.append("")
         if self.untrusted_cells:
             lines += [
                 "**Untrusted test cells** (no `rnn_ref.testing` call the judge can repeat; their points come from "
-                "the student's own kernel): " + ", ".join(f"{nb}/{gid}" for nb, gid in self.untrusted_cells),
+                "the student's own kernel): " + ", ".join(f"{md(nb)}/{md(gid)}" for nb, gid in self.untrusted_cells),
                 "",
             ]
         lines += ["## Needs a human look", ""]
@@ -119,26 +159,23 @@ class Report:
         if not review:
             lines += ["Nothing.", ""]
         for summary in review:
-            lines.append(f"- **{summary.student}**")
-            for reason in summary.quarantined:
-                lines.append(f"  - quarantined: {reason}")
-            for death in summary.deaths:
-                lines.append(f"  - sandbox: {death}")
-            for flag in summary.flags[:12]:
-                lines.append(f"  - suspicious code: {flag}")
-            if len(summary.flags) > 12:
-                lines.append(f"  - ... and {len(summary.flags) - 12} more flags")
-            for similar in summary.similar[:12]:
-                lines.append(f"  - similar code (see Similar code; no points taken): {_similarity.escape(similar)}")
-            if len(summary.similar) > 12:
-                lines.append(f"  - ... and {len(summary.similar) - 12} more similar functions")
+            lines.append(f"- **{md(summary.student, 200)}**")
+            lines += _listed("quarantined", summary.quarantined)
+            lines += _listed("restored from the source", summary.restored)
+            lines += _listed("sandbox", summary.deaths)
+            lines += _listed("suspicious code", summary.flags)
+            lines += _listed("similar code (see Similar code; no points taken)", summary.similar)
             if summary.error:
-                lines.append(f"  - the grader failed on this submission: {summary.error}")
+                lines.append(f"  - the grader failed on this submission: {md(summary.error)}")
+            if summary.feedback:
+                lines.append(f"  - no feedback: {md(summary.feedback)}")
         lines += ["", "## Totals", "", "| student | points | of | notes |", "| --- | ---: | ---: | --- |"]
         for summary in self.students:
             total = "quarantined" if summary.quarantined else "error" if summary.error else f"{summary.total:g}"
-            notes = "; ".join(summary.notes)
-            lines.append(f"| {_cell(summary.student)} | {total} | {summary.max_total:g} | {_cell(notes)} |")
+            notes = "; ".join(plain(note, 300) for note in summary.notes[:MAX_LISTED])
+            if len(summary.notes) > MAX_LISTED:
+                notes += f"; ... and {len(summary.notes) - MAX_LISTED} more"
+            lines.append(f"| {md(summary.student, 200)} | {total} | {summary.max_total:g} | {md(notes, 2000)} |")
         lines += [
             "",
             "## Per student and function",
@@ -149,16 +186,28 @@ class Report:
         for row in self.rows:
             points = "" if row.points is None else f"{row.points:g}"
             lines.append(
-                f"| {_cell(row.student)} | {_cell(row.grade_id)} | {_cell(row.functions)} | {points} "
-                f"| {row.max_points:g} | {_cell(row.reason)} |"
+                f"| {md(row.student, 200)} | {md(row.grade_id)} | {md(row.functions)} | {points} "
+                f"| {row.max_points:g} | {md(row.reason)} |"
             )
-        similar = _similarity.markdown(self.similarity)
+        similar = _similarity.markdown(self.similarity)  # escaped there; code in fences, whose spacing counts
         if similar:
-            lines += [""] + similar
+            lines += [""] + [plain(line, 2000, one_line=False) for line in similar]
         return "\n".join(lines) + "\n"
 
 
-def _cell(text):
-    """Text for one Markdown table cell (one line, no pipes)."""
-    text = " ".join(str(text).split())
-    return text.replace("|", "\\|")[:600]
+def _listed(what, items):
+    lines = [f"  - {what}: {markdown(item)}" for item in items[:MAX_LISTED]]
+    if len(items) > MAX_LISTED:
+        lines.append(f"  - ... and {len(items) - MAX_LISTED} more ({what})")
+    return lines
+
+
+def _plain_strings(value):
+    """Parsed-JSON-like ``value`` with every string made printable (new lines kept) and bounded."""
+    if isinstance(value, str):
+        return plain(value, 4000, one_line=False)
+    if isinstance(value, dict):
+        return {plain(k, 200) if isinstance(k, str) else k: _plain_strings(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_strings(v) for v in value]
+    return value

@@ -20,6 +20,7 @@ with tight limits.  Then:
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -28,6 +29,9 @@ import sqlite3
 import pytest
 from hostile.corpus import CASES, write_corpus
 from hostile.course import make_course, require_sandbox, tight_limits
+from hostile.inert_check import active_html, assert_inert_markdown_report
+
+from grader.text import is_printable_name, plain
 
 ASSIGNMENT = "01_rnn_cell"
 SECRET = "the-grader-environment-must-not-leak-7d1f"
@@ -117,7 +121,7 @@ def test_hostile_submissions_need_a_human_look_and_say_why(graded, case):
     assert summary.needs_review
     assert case.name in {s.student for s in report.review()}
     if case.reason:
-        text = " ".join(summary.quarantined + summary.deaths).lower()
+        text = " ".join(summary.quarantined + summary.deaths + summary.restored).lower()
         assert case.reason in text, text
 
 
@@ -156,6 +160,8 @@ def test_gradebook_and_course_files_are_intact(graded):
     with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
         for case in CASES:
             if case.expect is None:
+                if not is_printable_name(case.name):
+                    continue  # not even a valid query: such an id cannot be in the gradebook
                 with pytest.raises(MissingEntry):
                     gb.find_submission(ASSIGNMENT, case.name)
                 continue
@@ -198,3 +204,53 @@ def test_no_process_outlives_the_batch(graded):
             if workdir in cmdline:
                 leftovers.append(cmdline[:200])
     assert leftovers == []
+
+
+# --- area C: the batch survives any student, and the feedback is inert ---------------------------------------
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.reason], ids=lambda c: c.name)
+def test_every_case_says_why_in_the_report(graded, case):
+    """Quarantines, deaths, cells restored from the source and notes each name their cause."""
+    _, report, _, _ = graded
+    summary = _summary(report, case.name)
+    text = " ".join(summary.quarantined + summary.deaths + summary.restored + summary.notes).lower()
+    assert case.reason in text, text
+
+
+def test_the_report_is_whole_and_says_only_what_the_grader_says(graded, tmp_path):
+    """Student text (ids, file names, messages, forged events) cannot add a heading, a row, a comment or a formula."""
+    _, report, _, _ = graded
+    md_path, csv_path, json_path = report.write(tmp_path)
+    for path in (md_path, csv_path, json_path):
+        text = path.read_bytes().decode("utf-8")  # valid UTF-8: no lone surrogate reached the file
+        assert not any(c in text for c in "\x00\x1b\x07\u202e"), path
+    assert_inert_markdown_report(md_path.read_text(encoding="utf-8"), report)
+    with open(csv_path, newline="", encoding="utf-8") as file:
+        rows = list(csv.reader(file))
+    assert len(rows) == 1 + len(report.rows)
+    assert all(not field.startswith(("=", "+", "-", "@")) for row in rows for field in row)
+    data = json.loads(json_path.read_text(encoding="utf-8"))
+    assert [s["student"] for s in data["students"]] == [plain(s.student, 4000, one_line=False) for s in report.students]
+
+
+def test_feedback_files_hold_no_active_html(graded):
+    """Every feedback page has the template's two MathJax scripts and nothing active of the student's."""
+    course_dir, _, _, _ = graded
+    pages = sorted((course_dir / "feedback").rglob("*.html"))
+    assert pages
+    baseline = active_html((course_dir / "feedback" / "honest_correct" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text())
+    assert len(baseline["scripts"]) == 2 and not baseline["handlers"] and not baseline["urls"]
+    for page in pages:
+        found = active_html(page.read_text(encoding="utf-8"))
+        assert found["scripts"] == baseline["scripts"], page
+        assert found["elements"] == baseline["elements"], page
+        assert not found["handlers"] and not found["urls"], (page, found)
+
+
+def test_every_graded_student_has_feedback(graded):
+    course_dir, report, _, _ = graded
+    for summary in report.students:
+        if not summary.quarantined and not summary.error:
+            assert not summary.feedback, summary
+            assert (course_dir / "feedback" / summary.student / ASSIGNMENT / f"{ASSIGNMENT}.html").is_file()

@@ -15,7 +15,9 @@ to skip (a cell that killed an earlier run).  Events on ``FD``::
     {"event": "done"}
 
 Outputs are nbformat v4 output dicts.  Streams are cut at ``stream_limit``
-characters per cell.  IPython is used the way ipykernel uses it (a subclass of
+characters per cell.  A display keeps only the MIME types the grader may show
+(:data:`SHOWN`; it checks and sanitizes them again outside, trusting nothing
+from here), and no metadata.  IPython is used the way ipykernel uses it (a subclass of
 ``InteractiveShell`` whose display hook and publisher collect outputs), minus
 the ZeroMQ kernel around it.
 """
@@ -31,6 +33,14 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from sandboxed.channel import Channel  # noqa: E402
 
 TRUNCATED = "\n[... output truncated by the grader ...]\n"
+# What grader.feedback may keep of a display (no SVG, no JavaScript, no widget): the rest is not even sent.
+SHOWN = ("text/plain", "text/latex", "text/html", "text/markdown", "image/png", "image/jpeg")
+
+
+def shown(data):
+    """The part of a MIME bundle the grader may show (a note in place of the rest)."""
+    kept = {mime: value for mime, value in dict(data).items() if mime in SHOWN}
+    return kept or {"text/plain": "[an output of a kind the grader does not show]"}
 
 
 class Outputs:
@@ -104,8 +114,8 @@ def make_shell(outputs):
                 {
                     "output_type": "execute_result",
                     "execution_count": self.shell.execution_count,
-                    "data": dict(format_dict),
-                    "metadata": dict(md_dict or {}),
+                    "data": shown(format_dict),
+                    "metadata": {},
                 }
             )
 
@@ -114,7 +124,7 @@ def make_shell(outputs):
 
     class Publisher(DisplayPublisher):
         def publish(self, data, metadata=None, source=None, *, transient=None, update=False, **kwargs):
-            outputs.items.append({"output_type": "display_data", "data": dict(data), "metadata": dict(metadata or {})})
+            outputs.items.append({"output_type": "display_data", "data": shown(data), "metadata": {}})
 
         def clear_output(self, wait=False):
             outputs.reset()

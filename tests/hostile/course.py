@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -58,14 +60,26 @@ def nbgrader(course, *args):
     return subprocess.run(command, cwd=course, env=env, capture_output=True, text=True, check=True)
 
 
+_RELEASED = {}  # assignments -> a course released once per test session (nbgrader takes many seconds), copied
+
+
 def make_course(directory, assignments):
-    """A copy of the course in ``directory`` with ``assignments`` released (its own gradebook)."""
+    """A copy of the course in ``directory`` with ``assignments`` released (its own gradebook).
+
+    ``nbgrader generate_assignment`` runs once per set of assignments and test session; each call gets a copy
+    of that course (nbgrader_config.py finds its root from its own place, and the gradebook holds no path).
+    """
+    key = tuple(sorted(assignments))
+    if key not in _RELEASED:
+        released = Path(tempfile.mkdtemp(prefix="released-course-"))
+        atexit.register(shutil.rmtree, released, ignore_errors=True)
+        shutil.copy(ROOT / "nbgrader_config.py", released / "nbgrader_config.py")
+        for name in assignments:
+            shutil.copytree(ROOT / "solutions" / name, released / "solutions" / name)
+        nbgrader(released, "generate_assignment", "*", "--force")
+        _RELEASED[key] = released
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "nbgrader_config.py", directory / "nbgrader_config.py")
-    for name in assignments:
-        shutil.copytree(ROOT / "solutions" / name, directory / "solutions" / name)
-    nbgrader(directory, "generate_assignment", "*", "--force")
+    shutil.copytree(_RELEASED[key], directory, dirs_exist_ok=True)
     return directory
 
 
