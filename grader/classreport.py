@@ -49,6 +49,8 @@ figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; }
 figcaption { color: #555; font-size: 0.9em; }
 .muted { color: #666; } .bad { color: #a40000; } .ok { color: #1b6e20; }
 ul.review li { margin-bottom: 0.4em; } code { font-size: 0.92em; }
+table.side td { border: none; padding: 0 0.4em; } table.side pre { margin: 0; font-size: 0.85em; white-space: pre; }
+table.side td.mark { color: #1b6e20; text-align: center; } table.side { display: block; overflow-x: auto; }
 """
 # No script may run and nothing may be fetched: the page is data.
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
@@ -317,6 +319,8 @@ def assignment_page(report, book=BOOK):
         _mistakes_section(report, book),
         "<h2>Needs a human look</h2>",
         _review_list(report),
+        "<h2>Similar code</h2>",
+        _similar_section(report),
         "<h2>Every student</h2>",
         "<table><tr><th>student</th><th class=num>points</th><th class=num>of</th></tr>",
         *(
@@ -327,6 +331,44 @@ def assignment_page(report, book=BOOK):
         "</table>",
     ]
     return _page(title, "\n".join(body))
+
+
+def _similar_section(report, limit=40):
+    """The similarity check's pairs (:mod:`grader.similarity`), each with the two functions side by side."""
+    similarity = report.get("similarity") or {}
+    if similarity.get("error"):
+        return f"<p>{esc(similarity['error'])}</p>"
+    pairs = similarity.get("pairs") or []
+    if not pairs:
+        return "<p>No pair of functions above the similarity threshold (no points are given or taken here).</p>"
+    out = [
+        "<p>For a human look, no points given or taken: functions that are the same up to renaming, comments, "
+        "spacing and the order of independent statements. <code>=</code> marks lines of the same shape.</p>"
+    ]
+    for pair in pairs[:limit]:
+        a, b = pair.get("a", {}), pair.get("b", {})
+        out.append(
+            f"<h3>{esc(pair.get('function', ''))}: {esc(_side_name(a))} and {esc(_side_name(b))}, "
+            f"{float(pair.get('score', 0)):.0%}</h3>"
+        )
+        rows = "".join(
+            f"<tr><td><pre>{esc(left)}</pre></td><td class=mark>{esc(mark)}</td><td><pre>{esc(right)}</pre></td></tr>"
+            for left, mark, right in (row[:3] for row in pair.get("rows", []) if len(row) >= 3)
+        )
+        out.append(
+            f"<table class=side><tr><th>{esc(_side_name(a))}</th><th></th><th>{esc(_side_name(b))}</th></tr>"
+            f"{rows}</table>"
+        )
+    if len(pairs) > limit:
+        out.append(f"<p>... and {len(pairs) - limit} more pairs in reports/{esc(report.get('assignment', ''))}.md.</p>")
+    return "\n".join(out)
+
+
+def _side_name(side):
+    kind = side.get("kind")
+    if kind == "student":
+        return str(side.get("name", ""))
+    return "rnn_ref (the reference)" if kind == "reference" else "solutions/ (the instructor's)"
 
 
 def class_page(reports, book=BOOK):

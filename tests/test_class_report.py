@@ -50,6 +50,28 @@ def make_report(assignment, students):
         if name == "cy":
             summary.similar = [f"rnn_backward is close to {HOSTILE}'s"]
         report.students.append(summary)
+    report.similarity = {
+        "method": "winnowed fingerprints",
+        "parameters": {"k": 12, "window": 4, "threshold": 0.6, "min_fingerprints": 12, "common_cutoff": 10},
+        "students": len(students),
+        "functions": ["rnn.rnn_backward"],
+        "seconds": 0.01,
+        "omitted": 0,
+        "pairs": [
+            {
+                "function": "rnn_backward",
+                "score": 0.97,
+                "shared": 40,
+                "a": {"kind": "student", "name": "cy", "where": "cy", "fingerprints": 41},
+                "b": {"kind": "reference", "name": "rnn_ref", "where": "rnn_ref.rnn", "fingerprints": 44},
+                "rows": [
+                    ["def rnn_backward(dhs, cache, dh_last=None):", "=", "def rnn_backward(dhs, cache, dh_last=None):"],
+                    [f"    x = 1  # {HOSTILE}", "~", "    T, N, H = dhs.shape"],
+                ],
+            }
+        ],
+        "notes": [],
+    }
     return report
 
 
@@ -114,6 +136,17 @@ def test_the_pages_escape_every_student_text_and_link_into_the_book(reports):
         assert not re.search(r"""(?:src|href)=["']?(?:https?:)?//""", text)  # nothing remote to load or follow
     assert 'href="../_build/html/book/02_bptt.html#the-code"' in page
     assert page.count("<svg") == 2 and whole.count("<svg") == 1
+
+
+def test_the_page_shows_similar_code_side_by_side_as_text(reports):
+    folder, paths = reports
+    page = classreport.assignment_page(classreport.load(paths[0]))
+    section = page.split("<h2>Similar code</h2>", 1)[1].split("<h2>", 1)[0]
+    assert "rnn_backward: cy and rnn_ref (the reference), 97%" in section
+    assert section.count("def rnn_backward(dhs, cache, dh_last=None):") == 2  # both sides
+    assert "<script>" not in section and "&lt;script&gt;" in section
+    empty = classreport.assignment_page(classreport.load(paths[1]) | {"similarity": {"pairs": []}})
+    assert "No pair of functions above the similarity threshold" in empty
 
 
 def test_make_grade_writes_the_page_beside_the_other_reports(reports, capsys):
