@@ -356,8 +356,9 @@ def lstm_forward(xs, h0, c0, params, mask=None, *, lengths=None):
         c_t = \sigma(a_f) \odot c_{t-1} + \sigma(a_i) \odot \tanh(a_g), \quad
         h_t = \sigma(a_o) \odot \tanh(c_t)
 
-    At a padded step :math:`h_t = h_{t-1}` and :math:`c_t = c_{t-1}`.  The
-    input projection :math:`W_x x_t + b` of every step is one matmul before the loop.
+    At a padded step :math:`h_t = h_{t-1}` and :math:`c_t = c_{t-1}`.  The loop
+    computes what :func:`lstm_step_forward` computes, fused for speed (the
+    comments in the code say how and why).
     """
     dims = Dims()
     params = dims.params(params, PARAM_SPECS)
@@ -367,25 +368,34 @@ def lstm_forward(xs, h0, c0, params, mask=None, *, lengths=None):
     h0 = np.zeros((N, H), xs.dtype) if h0 is None else dims.array("h0", h0, ("N", "H"))
     c0 = np.zeros((N, H), xs.dtype) if c0 is None else dims.array("c0", c0, ("N", "H"))
     mask = resolve_mask(mask, lengths, T, N)
-    W_h = params["W_h"]
 
-    a_x = (xs.reshape(T * N, D) @ params["W_x"].T).reshape(T, N, 4 * H)  # (T, N, 4H), hoisted
-    a_x += params["b"]
+    half, W_hT, gates = _fused_input_projection(xs, params)  # gates[t] = half * (W_x x_t + b) for now
     h_all = np.empty((T + 1, N, H), dtype=xs.dtype)
     c_all = np.empty((T + 1, N, H), dtype=xs.dtype)
-    gates = np.empty((T, N, 4 * H), dtype=xs.dtype)
     tanh_c = np.empty((T, N, H), dtype=xs.dtype)
     h_all[0], c_all[0] = h0, c0
-    for t in range(T):
-        i, f, g, o = _gates_from_preactivation(a_x[t] + h_all[t] @ W_h.T)  # (N, H) each
-        gates[t] = np.concatenate([i, f, g, o], axis=1)  # kept for the backward pass and for plots
-        c = f * c_all[t] + i * g
-        if mask is not None:  # a padded step carries the previous cell state
-            c = np.where(mask[t][:, None], c, c_all[t])
-        c_all[t + 1] = c
+    i_all, f_all, g_all, o_all = (gates[:, :, k * H : (k + 1) * H] for k in range(4))  # views (T, N, H)
+    one_minus_half = 1 - half
+    a_h = np.empty((N, 4 * H), dtype=xs.dtype)  # the recurrent term of one step
+    ig = np.empty((N, H), dtype=xs.dtype)
+    padded = None if mask is None else ~mask[:, :, None]  # (T, N, 1)
+    for t in range(T):  # every result is written into a preallocated array (out=): no temporaries
+        a = gates[t]  # (N, 4H)
+        np.matmul(h_all[t], W_hT, out=a_h)
+        a += a_h  # half * (W_x x_t + W_h h_{t-1} + b)
+        np.tanh(a, out=a)
+        a *= half
+        a += one_minus_half  # i, f, g, o
+        c = c_all[t + 1]
+        np.multiply(f_all[t], c_all[t], out=c)
+        np.multiply(i_all[t], g_all[t], out=ig)
+        c += ig  # c_t = f c_{t-1} + i g
+        if padded is not None:  # a padded step carries the previous cell state
+            np.copyto(c, c_all[t], where=padded[t])
         np.tanh(c, out=tanh_c[t])
-        h = o * tanh_c[t]
-        h_all[t + 1] = h if mask is None else np.where(mask[t][:, None], h, h_all[t])
+        np.multiply(o_all[t], tanh_c[t], out=h_all[t + 1])  # h_t = o tanh(c_t)
+        if padded is not None:
+            np.copyto(h_all[t + 1], h_all[t], where=padded[t])
     hs = h_all[1:].copy() if mask is None else h_all[1:] * mask[:, :, None]
     cache = LSTMCache(xs, h_all, c_all, gates, tanh_c, mask, params)
     return hs, h_all[T].copy(), c_all[T].copy(), cache
@@ -432,25 +442,128 @@ def lstm_backward(dhs, cache, dh_last=None, dc_last=None):
     dc = np.zeros((N, H), xs.dtype) if dc_last is None else dims.array("dc_last", dc_last, ("N", "H")).copy()
     W_h = params["W_h"]
 
+    # The loop computes what lstm_step_backward computes (see its Notes), split in two parts:
+    #   local derivatives, which need only the cache:   P = [g i(1-i), c_prev f(1-f), i (1-g^2), tanh_c o(1-o)]
+    #                                                    Q = o (1 - tanh_c^2)
+    #   and what needs the gradients flowing back:      dc += dh * Q,  da = [dc, dc, dc, dh] * P,  dc_prev = dc * f
+    # The first part is computed for a block of steps at once, in as few NumPy calls as the block
+    # allows; a block is as many steps as fit in about 256 KB, so that it is still in the CPU's cache
+    # when the loop reads it (one step at the large sizes, the whole sequence at the small ones).
+    # P is written straight into da_all, which the loop then multiplies in place.
     da_all = np.empty((T, N, 4 * H), dtype=xs.dtype)
-    for t in reversed(range(T)):
-        if mask is None:
-            dh += dhs[t]  # total derivative of h_t: from the output at t and from the future
-            dc = _cell_backward(dh, dc, gates[t], c_all[t], tanh_c[t], da_all[t])
-            dh = da_all[t] @ W_h  # (N, H), a new array
-        else:
-            m = mask[t][:, None]  # (N, 1)
-            dh_t = np.where(m, dh + dhs[t], 0)
-            dc_t = np.where(m, dc, 0)
-            dc_prev = _cell_backward(dh_t, dc_t, gates[t], c_all[t], tanh_c[t], da_all[t])
-            dh = np.where(m, da_all[t] @ W_h, dh)  # padded: gradients pass straight through
-            dc = np.where(m, dc_prev, dc)
+    block = _block_steps(T, N, H, xs.dtype)
+    Q = np.empty((block, N, H), dtype=xs.dtype)
+    dc_dh = np.empty((N, H), dtype=xs.dtype)  # dh * Q of one step
+    f_all = gates[:, :, H : 2 * H]
+    for stop in range(T, 0, -block):
+        start = max(0, stop - block)
+        q = Q[: stop - start]
+        _local_derivatives(gates[start:stop], c_all[start:stop], tanh_c[start:stop], out=(da_all[start:stop], q))
+        for t in reversed(range(start, stop)):
+            da = da_all[t].reshape(N, 4, H)  # (N, 4, H) view: P of step t, becomes da
+            if mask is None:
+                dh += dhs[t]  # total derivative of h_t: from the output at t and from the future
+                np.multiply(dh, q[t - start], out=dc_dh)
+                dc += dc_dh  # total derivative of c_t: from the future and through h_t
+                da[:, :3] *= dc[:, None, :]  # da_i, da_f, da_g in one call
+                da[:, 3] *= dh  # da_o
+                dc *= f_all[t]  # the cell path: dc_{t-1} = dc_t f_t
+                np.matmul(da_all[t], W_h, out=dh)  # dh_{t-1} = da W_h
+            else:  # padded rows: nothing enters the cell, the gradients pass straight through
+                m = mask[t][:, None]  # (N, 1)
+                dh_t = np.where(m, dh + dhs[t], 0)
+                dc_t = np.where(m, dc + dh_t * q[t - start], 0)
+                da[:, :3] *= dc_t[:, None, :]
+                da[:, 3] *= dh_t
+                dc = np.where(m, dc_t * f_all[t], dc)
+                dh = np.where(m, da_all[t] @ W_h, dh)
 
+    dxs, grads = _input_and_weight_gradients(da_all, xs, h_all, params)
+    return dxs, dh, dc, grads
+
+
+# --- the fused parts of the sequence, shared with the peephole LSTM ------------------------------
+
+
+def _fused_input_projection(xs, params):
+    r"""What the fused loop of :func:`lstm_forward` prepares before its first step.
+
+    Returns ``half`` (4H,), ``W_hT`` (H, 4H) and ``gates`` (T, N, 4H) holding
+    ``half * (W_x x_t + b)`` for every step.
+
+    The four nonlinearities of a step become one ``np.tanh`` call over its
+    (N, 4H) pre-activation ``a``, since :math:`\sigma(a) = (1 + \tanh(a / 2)) / 2`:
+    with ``half`` 1/2 on the rows of ``i, f, o`` and 1 on those of ``g``, every
+    gate is ``half * tanh(half * a) + (1 - half)``.  The inner ``half`` is
+    folded into the weights here, once (scaling by 1/2 is exact in floating
+    point).  One call instead of four matters at small sizes, where a step
+    costs what its number of NumPy calls costs.  The input projection of every
+    step is one matmul, written straight into ``gates``, where step ``t``
+    replaces it by the gate values.  ``W_hT`` is C-ordered because OpenBLAS's
+    ``h @ W_hT`` is faster than the product with a transposed view.
+    """
+    T, N, D = xs.shape
+    H = params["W_h"].shape[1]
+    half = np.full(4 * H, 0.5, dtype=xs.dtype)
+    half[2 * H : 3 * H] = 1
+    W_hT = (params["W_h"] * half[:, None]).T.copy()  # (H, 4H)
+    gates = np.empty((T, N, 4 * H), dtype=xs.dtype)
+    np.matmul(xs.reshape(T * N, D), (params["W_x"] * half[:, None]).T, out=gates.reshape(T * N, 4 * H))
+    gates += params["b"] * half
+    return half, W_hT, gates
+
+
+def _input_and_weight_gradients(da_all, xs, h_all, params):
+    """``dxs`` (T, N, D) and the gradients of ``W_x``, ``W_h``, ``b`` from the ``da`` (T, N, 4H) of every step.
+
+    Sums over all steps: one matmul each, after the loop.
+    """
+    T, N, D = xs.shape
+    H = h_all.shape[2]
     da = da_all.reshape(T * N, 4 * H)  # (TN, 4H)
     grads = {
-        "W_x": da.T @ xs.reshape(T * N, D),  # (4H, D)
-        "W_h": da.T @ h_all[:-1].reshape(T * N, H),  # (4H, H)
+        "W_x": _transposed_product(xs.reshape(T * N, D), da),  # (4H, D): da^T x
+        "W_h": _transposed_product(h_all[:-1].reshape(T * N, H), da),  # (4H, H): da^T h_prev
         "b": da.sum(axis=0),  # (4H,)
     }
-    dxs = (da @ params["W_x"]).reshape(T, N, D)
-    return dxs, dh, dc, grads
+    return (da @ params["W_x"]).reshape(T, N, D), grads
+
+
+def _block_steps(T, N, H, dtype):
+    """How many steps' local derivatives the backward loop computes at once: as many as fit in about 256 KB."""
+    return max(1, min(T, (1 << 18) // max(1, N * 4 * H * np.dtype(dtype).itemsize)))
+
+
+def _local_derivatives(gates, c_prev, tanh_c, out):
+    r"""The factors of the backward pass that depend only on the forward pass.
+
+    ``gates`` (..., 4H), ``c_prev`` and ``tanh_c`` (..., H), for one step or a
+    block of steps; writes ``P`` (..., 4H) and ``Q`` (..., H) into ``out``:
+
+    .. math::
+        P = [g_t \odot i_t (1 - i_t);\; c_{t-1} \odot f_t (1 - f_t);\;
+        i_t \odot (1 - g_t^2);\; \tanh c_t \odot o_t (1 - o_t)], \quad
+        Q = o_t \odot (1 - \tanh^2 c_t)
+
+    so that :math:`\delta a = [\delta c_t, \delta c_t, \delta c_t, \delta h_t] \odot P`
+    once :math:`\delta c_t` has received :math:`\delta h_t \odot Q`.
+    """
+    P, Q = out
+    H = tanh_c.shape[-1]
+    i, f, g, o = (gates[..., k * H : (k + 1) * H] for k in range(4))
+    P_i, P_f, P_g, P_o = (P[..., k * H : (k + 1) * H] for k in range(4))
+    np.multiply(g, i * (1 - i), out=P_i)
+    np.multiply(c_prev, f * (1 - f), out=P_f)
+    np.multiply(i, 1 - g * g, out=P_g)
+    np.multiply(tanh_c, o * (1 - o), out=P_o)
+    np.multiply(o, 1 - tanh_c * tanh_c, out=Q)
+
+
+def _transposed_product(x, da):
+    """``da.T @ x`` (G*H, F) for ``x`` (M, F) and ``da`` (M, G*H), computed as ``(x.T @ da).T``.
+
+    The same numbers; OpenBLAS runs this orientation on every core, but
+    ``da.T @ x`` on one only when ``F`` is small (measured: twice as fast at
+    M = 6400, F = 128).  The copy makes the result C-ordered like every other gradient.
+    """
+    return (x.T @ da).T.copy()
