@@ -369,23 +369,24 @@ def lstm_forward(xs, h0, c0, params, mask=None, *, lengths=None):
     c0 = np.zeros((N, H), xs.dtype) if c0 is None else dims.array("c0", c0, ("N", "H"))
     mask = resolve_mask(mask, lengths, T, N)
 
-    half, W_hT, gates = _fused_input_projection(xs, params)  # gates[t] = half * (W_x x_t + b) for now
+    # The fused loop: see _fused_input_projection for how the four gates become one tanh call
+    W_hT, gates, scale, shift, bias = _fused_input_projection(xs, params)
     h_all = np.empty((T + 1, N, H), dtype=xs.dtype)
     c_all = np.empty((T + 1, N, H), dtype=xs.dtype)
     tanh_c = np.empty((T, N, H), dtype=xs.dtype)
     h_all[0], c_all[0] = h0, c0
     i_all, f_all, g_all, o_all = (gates[:, :, k * H : (k + 1) * H] for k in range(4))  # views (T, N, H)
-    one_minus_half = 1 - half
     a_h = np.empty((N, 4 * H), dtype=xs.dtype)  # the recurrent term of one step
     ig = np.empty((N, H), dtype=xs.dtype)
     padded = None if mask is None else ~mask[:, :, None]  # (T, N, 1)
     for t in range(T):  # every result is written into a preallocated array (out=): no temporaries
-        a = gates[t]  # (N, 4H)
+        a = gates[t]  # (N, 4H), half * W_x x_t so far
         np.matmul(h_all[t], W_hT, out=a_h)
-        a += a_h  # half * (W_x x_t + W_h h_{t-1} + b)
+        a += a_h
+        a += bias  # half * (W_x x_t + W_h h_{t-1} + b)
         np.tanh(a, out=a)
-        a *= half
-        a += one_minus_half  # i, f, g, o
+        a *= scale
+        a += shift  # i, f, g, o
         c = c_all[t + 1]
         np.multiply(f_all[t], c_all[t], out=c)
         np.multiply(i_all[t], g_all[t], out=ig)
@@ -440,46 +441,7 @@ def lstm_backward(dhs, cache, dh_last=None, dc_last=None):
     dhs = dims.array("dhs", dhs, ("T", "N", "H"))
     dh = np.zeros((N, H), xs.dtype) if dh_last is None else dims.array("dh_last", dh_last, ("N", "H")).copy()
     dc = np.zeros((N, H), xs.dtype) if dc_last is None else dims.array("dc_last", dc_last, ("N", "H")).copy()
-    W_h = params["W_h"]
-
-    # The loop computes what lstm_step_backward computes (see its Notes), split in two parts:
-    #   local derivatives, which need only the cache:   P = [g i(1-i), c_prev f(1-f), i (1-g^2), tanh_c o(1-o)]
-    #                                                    Q = o (1 - tanh_c^2)
-    #   and what needs the gradients flowing back:      dc += dh * Q,  da = [dc, dc, dc, dh] * P,  dc_prev = dc * f
-    # The first part is computed for a block of steps at once, in as few NumPy calls as the block
-    # allows; a block is as many steps as fit in about 256 KB, so that it is still in the CPU's cache
-    # when the loop reads it (one step at the large sizes, the whole sequence at the small ones).
-    # P is written straight into da_all, which the loop then multiplies in place.
-    da_all = np.empty((T, N, 4 * H), dtype=xs.dtype)
-    block = _block_steps(T, N, H, xs.dtype)
-    Q = np.empty((block, N, H), dtype=xs.dtype)
-    dc_dh = np.empty((N, H), dtype=xs.dtype)  # dh * Q of one step
-    f_all = gates[:, :, H : 2 * H]
-    for stop in range(T, 0, -block):
-        start = max(0, stop - block)
-        q = Q[: stop - start]
-        _local_derivatives(gates[start:stop], c_all[start:stop], tanh_c[start:stop], out=(da_all[start:stop], q))
-        for t in reversed(range(start, stop)):
-            da = da_all[t].reshape(N, 4, H)  # (N, 4, H) view: P of step t, becomes da
-            if mask is None:
-                dh += dhs[t]  # total derivative of h_t: from the output at t and from the future
-                np.multiply(dh, q[t - start], out=dc_dh)
-                dc += dc_dh  # total derivative of c_t: from the future and through h_t
-                da[:, :3] *= dc[:, None, :]  # da_i, da_f, da_g in one call
-                da[:, 3] *= dh  # da_o
-                dc *= f_all[t]  # the cell path: dc_{t-1} = dc_t f_t
-                np.matmul(da_all[t], W_h, out=dh)  # dh_{t-1} = da W_h
-            else:  # padded rows: nothing enters the cell, the gradients pass straight through
-                m = mask[t][:, None]  # (N, 1)
-                dh_t = np.where(m, dh + dhs[t], 0)
-                dc_t = np.where(m, dc + dh_t * q[t - start], 0)
-                da[:, :3] *= dc_t[:, None, :]
-                da[:, 3] *= dh_t
-                dc = np.where(m, dc_t * f_all[t], dc)
-                dh = np.where(m, da_all[t] @ W_h, dh)
-
-    dxs, grads = _input_and_weight_gradients(da_all, xs, h_all, params)
-    return dxs, dh, dc, grads
+    return _fused_backward(dhs, dh, dc, cache)
 
 
 # --- the fused parts of the sequence, shared with the peephole LSTM ------------------------------
@@ -488,19 +450,23 @@ def lstm_backward(dhs, cache, dh_last=None, dc_last=None):
 def _fused_input_projection(xs, params):
     r"""What the fused loop of :func:`lstm_forward` prepares before its first step.
 
-    Returns ``half`` (4H,), ``W_hT`` (H, 4H) and ``gates`` (T, N, 4H) holding
-    ``half * (W_x x_t + b)`` for every step.
+    Returns ``W_hT`` (H, 4H), ``gates`` (T, N, 4H) holding the input
+    projection ``half * W_x x_t`` of every step, and three (N, 4H) constants
+    for the step: ``scale``, ``shift`` and ``bias = half * b``.
 
     The four nonlinearities of a step become one ``np.tanh`` call over its
     (N, 4H) pre-activation ``a``, since :math:`\sigma(a) = (1 + \tanh(a / 2)) / 2`:
-    with ``half`` 1/2 on the rows of ``i, f, o`` and 1 on those of ``g``, every
-    gate is ``half * tanh(half * a) + (1 - half)``.  The inner ``half`` is
-    folded into the weights here, once (scaling by 1/2 is exact in floating
-    point).  One call instead of four matters at small sizes, where a step
-    costs what its number of NumPy calls costs.  The input projection of every
-    step is one matmul, written straight into ``gates``, where step ``t``
-    replaces it by the gate values.  ``W_hT`` is C-ordered because OpenBLAS's
-    ``h @ W_hT`` is faster than the product with a transposed view.
+    with ``half`` 1/2 on the columns of ``i, f, o`` and 1 on those of ``g``,
+    every gate is ``scale * tanh(half * a) + shift`` with ``scale = half`` and
+    ``shift = 1 - half``.  The inner ``half`` is folded into the weights here,
+    once (scaling by 1/2 is exact in floating point).  One call instead of
+    four matters at small sizes, where a step costs what its number of NumPy
+    calls costs.  The constants are full (N, 4H) arrays because NumPy
+    multiplies two arrays of one shape about twice as fast as it broadcasts a
+    (4H,) vector over the rows.  The input projection of every step is one
+    matmul, written straight into ``gates``, where step ``t`` replaces it by
+    the gate values.  ``W_hT`` is C-ordered because OpenBLAS's ``h @ W_hT``
+    is faster than the product with a transposed view.
     """
     T, N, D = xs.shape
     H = params["W_h"].shape[1]
@@ -509,29 +475,114 @@ def _fused_input_projection(xs, params):
     W_hT = (params["W_h"] * half[:, None]).T.copy()  # (H, 4H)
     gates = np.empty((T, N, 4 * H), dtype=xs.dtype)
     np.matmul(xs.reshape(T * N, D), (params["W_x"] * half[:, None]).T, out=gates.reshape(T * N, 4 * H))
-    gates += params["b"] * half
-    return half, W_hT, gates
+    scale, shift, bias = (np.repeat(row[None, :], N, axis=0) for row in (half, 1 - half, params["b"] * half))
+    return W_hT, gates, scale, shift, bias
 
 
-def _input_and_weight_gradients(da_all, xs, h_all, params):
-    """``dxs`` (T, N, D) and the gradients of ``W_x``, ``W_h``, ``b`` from the ``da`` (T, N, 4H) of every step.
+def _fused_backward(dhs, dh, dc, cache, peepholes=None):
+    r"""The loop of :func:`lstm_backward` (and, with ``peepholes``, of the peephole LSTM's backward).
 
-    Sums over all steps: one matmul each, after the loop.
+    Takes the checked ``dhs`` (T, N, H), the gradients ``dh``, ``dc`` (N, H)
+    of the last states, which it updates in place, and the forward's cache;
+    returns ``dxs`` (T, N, D), the gradients of the initial states and the
+    dict of parameter gradients.
+
+    It computes what :func:`lstm_step_backward` computes, in two parts.  The
+    *local derivatives* need only the cache (see :func:`_local_derivatives`):
+
+    .. math::
+        P = [g \odot i(1-i);\; c_{t-1} \odot f(1-f);\; i \odot (1-g^2);\;
+        \tanh c_t \odot o(1-o)], \quad Q = o \odot (1 - \tanh^2 c_t), \quad F = f
+
+    and the rest needs the gradients flowing back from later steps:
+
+    .. math::
+        \delta c_t \mathrel{+}= \delta h_t \odot Q, \quad
+        \delta a = [\delta c_t, \delta c_t, \delta c_t, \delta h_t] \odot P, \quad
+        \delta c_{t-1} = \delta c_t \odot F, \quad \delta h_{t-1} = \delta a\, W_h
+
+    The peepholes ``(p_i, p_f, p_o)`` change only :math:`Q` and :math:`F`
+    (see :func:`rnn_ref.peephole.peephole_step_backward`):
+    :math:`Q \mathrel{+}= P_o \odot p_o` and
+    :math:`F = f + P_i \odot p_i + P_f \odot p_f`, and add their own
+    gradients, :math:`\delta p_i = \sum \delta a_i \odot c_{t-1}` and so on.
+
+    The steps go in blocks, latest first, of enough steps for 512 rows of
+    matmul (the whole sequence at the small sizes, 8 steps at the large
+    ones).  For a block, the local derivatives are computed at once, in as
+    few NumPy calls as the block allows, straight into the block's ``da``,
+    which the loop then multiplies in place; then the weight gradients, sums
+    over all steps, get the block's share by one matmul each while its
+    ``da`` is still in the CPU's cache.  (Measured: about 15% faster at the
+    large size than keeping every step's ``da`` for one matmul after the loop.)
     """
+    xs, h_all, c_all, gates, tanh_c, mask, params = cache
     T, N, D = xs.shape
     H = h_all.shape[2]
-    da = da_all.reshape(T * N, 4 * H)  # (TN, 4H)
-    grads = {
-        "W_x": _transposed_product(xs.reshape(T * N, D), da),  # (4H, D): da^T x
-        "W_h": _transposed_product(h_all[:-1].reshape(T * N, H), da),  # (4H, H): da^T h_prev
-        "b": da.sum(axis=0),  # (4H,)
-    }
-    return (da @ params["W_x"]).reshape(T, N, D), grads
-
-
-def _block_steps(T, N, H, dtype):
-    """How many steps' local derivatives the backward loop computes at once: as many as fit in about 256 KB."""
-    return max(1, min(T, (1 << 18) // max(1, N * 4 * H * np.dtype(dtype).itemsize)))
+    dtype = xs.dtype
+    W_x, W_h = params["W_x"], params["W_h"]
+    block = max(1, min(T, -(-512 // max(N, 1))))  # steps per block: 512 rows of matmul
+    da_block = np.empty((block, N, 4 * H), dtype=dtype)
+    Q = np.empty((block, N, H), dtype=dtype)
+    F = np.empty((block, N, H), dtype=dtype) if peepholes is not None else None
+    dc_dh = np.empty((N, H), dtype=dtype)  # dh * Q of one step
+    dxs = np.empty((T, N, D), dtype=dtype)
+    dW_xT = np.zeros((D, 4 * H), dtype=dtype)  # the weight gradients, transposed (see below)
+    dW_hT = np.zeros((H, 4 * H), dtype=dtype)
+    db = np.zeros(4 * H, dtype=dtype)
+    dp = np.zeros((3, H), dtype=dtype)  # of the peepholes p_i, p_f, p_o
+    for stop in range(T, 0, -block):
+        start = max(0, stop - block)
+        n = stop - start
+        da, q = da_block[:n], Q[:n]  # (n, N, 4H), (n, N, H)
+        da_i, da_f, da_g, da_o = (da[:, :, k * H : (k + 1) * H] for k in range(4))  # views (n, N, H)
+        _local_derivatives(gates[start:stop], c_all[start:stop], tanh_c[start:stop], out=(da, q))
+        if peepholes is None:
+            cell_path = gates[start:stop, :, H : 2 * H]  # F = f
+        else:
+            p_i, p_f, p_o = peepholes
+            q += da_o * p_o  # c_t also reaches o_t through its peephole
+            cell_path = F[:n]
+            np.multiply(da_i, p_i, out=cell_path)
+            cell_path += da_f * p_f
+            cell_path += gates[start:stop, :, H : 2 * H]  # F = f + P_i p_i + P_f p_f
+        for t in reversed(range(start, stop)):
+            k = t - start
+            if mask is None:
+                dh += dhs[t]  # total derivative of h_t: from the output at t and from the future
+                np.multiply(dh, q[k], out=dc_dh)
+                dc += dc_dh  # total derivative of c_t: from the future and through h_t
+                da_i[k] *= dc  # four calls: on these (N, H) blocks NumPy is faster than with one
+                da_f[k] *= dc  # broadcasting call over an (N, 3, H) view
+                da_g[k] *= dc
+                da_o[k] *= dh
+                dc *= cell_path[k]  # dc_{t-1}
+                np.matmul(da[k], W_h, out=dh)  # dh_{t-1} = da W_h
+            else:  # padded rows: nothing enters the cell, the gradients pass straight through
+                m = mask[t][:, None]  # (N, 1)
+                dh_t = np.where(m, dh + dhs[t], 0)
+                dc_t = np.where(m, dc + dh_t * q[k], 0)
+                for da_gate in (da_i, da_f, da_g):
+                    da_gate[k] *= dc_t
+                da_o[k] *= dh_t
+                dc = np.where(m, dc_t * cell_path[k], dc)
+                dh = np.where(m, da[k] @ W_h, dh)
+        # This block's share of the sums over all steps.  The weight gradients are accumulated transposed,
+        # x^T da (D, 4H) rather than da^T x (4H, D): the same numbers, but OpenBLAS runs this orientation on
+        # both cores for every shape here, and da^T x on one only when D is small.
+        rows = da.reshape(n * N, 4 * H)  # (nN, 4H)
+        dW_xT += xs[start:stop].reshape(n * N, D).T @ rows
+        dW_hT += h_all[start:stop].reshape(n * N, H).T @ rows  # the h_{t-1} of each step
+        db += rows.sum(axis=0)
+        np.matmul(rows, W_x, out=dxs[start:stop].reshape(n * N, D))  # dx_t = da W_x
+        if peepholes is not None:  # i and f looked at c_{t-1}, o at c_t
+            dp[0] += (da_i * c_all[start:stop]).sum(axis=(0, 1))
+            dp[1] += (da_f * c_all[start:stop]).sum(axis=(0, 1))
+            dp[2] += (da_o * c_all[start + 1 : stop + 1]).sum(axis=(0, 1))
+    grads = {"W_x": dW_xT.T.copy(), "W_h": dW_hT.T.copy(), "b": db}  # C-ordered, like every other gradient
+    if peepholes is not None:
+        grads.update(p_i=dp[0], p_f=dp[1], p_o=dp[2])
+    return dxs, dh, dc, grads
 
 
 def _local_derivatives(gates, c_prev, tanh_c, out):
@@ -546,24 +597,21 @@ def _local_derivatives(gates, c_prev, tanh_c, out):
         Q = o_t \odot (1 - \tanh^2 c_t)
 
     so that :math:`\delta a = [\delta c_t, \delta c_t, \delta c_t, \delta h_t] \odot P`
-    once :math:`\delta c_t` has received :math:`\delta h_t \odot Q`.
+    once :math:`\delta c_t` has received :math:`\delta h_t \odot Q`.  The
+    derivatives of the nonlinearities are taken on all four blocks at once
+    (NumPy is faster on the whole contiguous array than on its column blocks).
     """
     P, Q = out
     H = tanh_c.shape[-1]
     i, f, g, o = (gates[..., k * H : (k + 1) * H] for k in range(4))
     P_i, P_f, P_g, P_o = (P[..., k * H : (k + 1) * H] for k in range(4))
-    np.multiply(g, i * (1 - i), out=P_i)
-    np.multiply(c_prev, f * (1 - f), out=P_f)
-    np.multiply(i, 1 - g * g, out=P_g)
-    np.multiply(tanh_c, o * (1 - o), out=P_o)
-    np.multiply(o, 1 - tanh_c * tanh_c, out=Q)
-
-
-def _transposed_product(x, da):
-    """``da.T @ x`` (G*H, F) for ``x`` (M, F) and ``da`` (M, G*H), computed as ``(x.T @ da).T``.
-
-    The same numbers; OpenBLAS runs this orientation on every core, but
-    ``da.T @ x`` on one only when ``F`` is small (measured: twice as fast at
-    M = 6400, F = 128).  The copy makes the result C-ordered like every other gradient.
-    """
-    return (x.T @ da).T.copy()
+    one_minus = 1 - gates
+    np.multiply(gates, one_minus, out=P)  # s (1 - s): the sigmoid's derivative, of i, f and o
+    P_g += one_minus[..., 2 * H : 3 * H]  # g (1 - g) + (1 - g) = 1 - g^2: the tanh's derivative, of g
+    P_i *= g
+    P_f *= c_prev
+    P_g *= i
+    P_o *= tanh_c
+    np.multiply(tanh_c, tanh_c, out=Q)
+    np.subtract(1, Q, out=Q)
+    Q *= o

@@ -30,10 +30,8 @@ from ._checks import Dims
 from .activations import sigmoid
 from .lstm import PARAM_SPECS as LSTM_PARAM_SPECS
 from .lstm import (
-    _block_steps,
+    _fused_backward,
     _fused_input_projection,
-    _input_and_weight_gradients,
-    _local_derivatives,
     candidate,
     cell_state,
     hidden_state,
@@ -413,42 +411,42 @@ def peephole_forward(xs, h0, c0, params, mask=None, *, lengths=None):
     c0 = np.zeros((N, H), xs.dtype) if c0 is None else dims.array("c0", c0, ("N", "H"))
     mask = resolve_mask(mask, lengths, T, N)
 
-    # The LSTM's fused loop (see lstm._fused_input_projection): gates[t] holds half * (W_x x_t + b), the
-    # nonlinearities are tanh(half * a) mapped by half * t + (1 - half).  Here they take two calls, one for
-    # i, f, g and one for o, which must wait for the new cell state.  The peepholes are halved like the rest.
-    half, W_hT, gates = _fused_input_projection(xs, params)
-    one_minus_half = 1 - half
-    p_if = np.stack([params["p_i"], params["p_f"]]) / 2  # (2, H): the peepholes of i and f, halved
-    p_o = params["p_o"] / 2  # (H,)
+    # The LSTM's fused loop (see lstm._fused_input_projection): the gates are scale * tanh(half * a) + shift,
+    # with the inner half folded into the weights, the peepholes included.  Here it takes two tanh calls, one
+    # for i, f, g and one for o, which must wait for the new cell state.
+    W_hT, gates, scale, shift, bias = _fused_input_projection(xs, params)
+    p_i, p_f, p_o = (np.repeat(params[key][None, :] / 2, N, axis=0) for key in ("p_i", "p_f", "p_o"))  # (N, H)
     h_all = np.empty((T + 1, N, H), dtype=xs.dtype)
     c_all = np.empty((T + 1, N, H), dtype=xs.dtype)
     tanh_c = np.empty((T, N, H), dtype=xs.dtype)
     h_all[0], c_all[0] = h0, c0
-    i_all, f_all, g_all, o_all = (gates[:, :, k * H : (k + 1) * H] for k in range(4))  # views (T, N, H)
+    a_i, a_f, a_g, a_o = (gates[:, :, k * H : (k + 1) * H] for k in range(4))  # views (T, N, H)
+    a_ifg = gates[:, :, : 3 * H]
     a_h = np.empty((N, 4 * H), dtype=xs.dtype)  # the recurrent term of one step
-    peep = np.empty((N, 2, H), dtype=xs.dtype)  # p_i c_{t-1} and p_f c_{t-1} of one step
-    ig = np.empty((N, H), dtype=xs.dtype)
+    term = np.empty((N, H), dtype=xs.dtype)
     padded = None if mask is None else ~mask[:, :, None]  # (T, N, 1)
     for t in range(T):  # every result is written into a preallocated array (out=): no temporaries
-        a = gates[t]  # (N, 4H)
+        a = gates[t]  # (N, 4H), half * W_x x_t so far
         np.matmul(h_all[t], W_hT, out=a_h)
-        a += a_h  # half * (W_x x_t + W_h h_{t-1} + b)
-        np.multiply(c_all[t][:, None, :], p_if, out=peep)
-        a.reshape(N, 4, H)[:, :2] += peep  # i and f look at the old cell state
-        a_ifg = a[:, : 3 * H]
-        np.tanh(a_ifg, out=a_ifg)
-        a_ifg *= half[: 3 * H]
-        a_ifg += one_minus_half[: 3 * H]  # i, f, g
+        a += a_h
+        a += bias  # half * (W_x x_t + W_h h_{t-1} + b)
+        np.multiply(c_all[t], p_i, out=term)
+        a_i[t] += term  # i and f look at the old cell state
+        np.multiply(c_all[t], p_f, out=term)
+        a_f[t] += term
+        np.tanh(a_ifg[t], out=a_ifg[t])
+        a_ifg[t] *= scale[:, : 3 * H]
+        a_ifg[t] += shift[:, : 3 * H]  # i, f, g
         c = c_all[t + 1]
-        np.multiply(f_all[t], c_all[t], out=c)
-        np.multiply(i_all[t], g_all[t], out=ig)
-        c += ig  # c_t = f c_{t-1} + i g
-        o = o_all[t]
-        np.multiply(c, p_o, out=ig)
-        o += ig  # o looks at the new cell state
+        np.multiply(a_f[t], c_all[t], out=c)
+        np.multiply(a_i[t], a_g[t], out=term)
+        c += term  # c_t = f c_{t-1} + i g
+        o = a_o[t]
+        np.multiply(c, p_o, out=term)
+        o += term  # o looks at the new cell state
         np.tanh(o, out=o)
         o *= 0.5
-        o += 0.5
+        o += 0.5  # o
         if padded is not None:  # a padded step carries the previous cell state
             np.copyto(c, c_all[t], where=padded[t])
         np.tanh(c, out=tanh_c[t])
@@ -504,50 +502,5 @@ def peephole_backward(dhs, cache, dh_last=None, dc_last=None):
     dhs = dims.array("dhs", dhs, ("T", "N", "H"))
     dh = np.zeros((N, H), xs.dtype) if dh_last is None else dims.array("dh_last", dh_last, ("N", "H")).copy()
     dc = np.zeros((N, H), xs.dtype) if dc_last is None else dims.array("dc_last", dc_last, ("N", "H")).copy()
-    W_h, p_o = params["W_h"], params["p_o"]
-    p_if = np.stack([params["p_i"], params["p_f"]])  # (2, H)
-
-    # The LSTM's fused loop (see lstm.lstm_backward): the local derivatives P, Q are the LSTM's, computed
-    # for a block of steps at once into da_all; the peepholes only add terms to the part that needs the
-    # gradients flowing back: dc += da_o p_o, and dc_prev += da_i p_i + da_f p_f.
-    da_all = np.empty((T, N, 4 * H), dtype=xs.dtype)
-    block = _block_steps(T, N, H, xs.dtype)
-    Q = np.empty((block, N, H), dtype=xs.dtype)
-    term = np.empty((N, H), dtype=xs.dtype)  # one product added to dc
-    peep = np.empty((N, 2, H), dtype=xs.dtype)  # da_i p_i and da_f p_f of one step
-    f_all = gates[:, :, H : 2 * H]
-    for stop in range(T, 0, -block):
-        start = max(0, stop - block)
-        q = Q[: stop - start]
-        _local_derivatives(gates[start:stop], c_all[start:stop], tanh_c[start:stop], out=(da_all[start:stop], q))
-        for t in reversed(range(start, stop)):
-            da = da_all[t].reshape(N, 4, H)  # (N, 4, H) view: P of step t, becomes da
-            if mask is None:
-                dh += dhs[t]  # total derivative of h_t: from the output at t and from the future
-                da[:, 3] *= dh  # da_o first: c_t feeds the output gate
-                np.multiply(dh, q[t - start], out=term)
-                dc += term  # total derivative of c_t: from the future, through h_t ...
-                np.multiply(da[:, 3], p_o, out=term)
-                dc += term  # ... and through the output gate's peephole
-                da[:, :3] *= dc[:, None, :]  # da_i, da_f, da_g in one call
-                dc *= f_all[t]  # the cell path, dc_t f_t ...
-                np.multiply(da[:, :2], p_if, out=peep)
-                dc += peep[:, 0]  # ... plus the peepholes of i ...
-                dc += peep[:, 1]  # ... and f: dc_{t-1}
-                np.matmul(da_all[t], W_h, out=dh)  # dh_{t-1} = da W_h
-            else:  # padded rows: nothing enters the cell, the gradients pass straight through
-                m = mask[t][:, None]  # (N, 1)
-                dh_t = np.where(m, dh + dhs[t], 0)
-                da[:, 3] *= dh_t
-                dc_t = np.where(m, dc + dh_t * q[t - start] + da[:, 3] * p_o, 0)
-                da[:, :3] *= dc_t[:, None, :]
-                dc_prev = dc_t * f_all[t] + da[:, 0] * p_if[0] + da[:, 1] * p_if[1]
-                dc = np.where(m, dc_prev, dc)
-                dh = np.where(m, da_all[t] @ W_h, dh)
-
-    dxs, grads = _input_and_weight_gradients(da_all, xs, h_all, params)
-    # peepholes: i and f looked at c_{t-1} = c_all[:-1], o at c_t = c_all[1:]
-    grads["p_i"] = (da_all[:, :, 0 * H : 1 * H] * c_all[:-1]).sum(axis=(0, 1))  # (H,)
-    grads["p_f"] = (da_all[:, :, 1 * H : 2 * H] * c_all[:-1]).sum(axis=(0, 1))  # (H,)
-    grads["p_o"] = (da_all[:, :, 3 * H : 4 * H] * c_all[1:]).sum(axis=(0, 1))  # (H,)
-    return dxs, dh, dc, grads
+    # The LSTM's fused loop, with the two extra paths of the peepholes (see lstm._fused_backward)
+    return _fused_backward(dhs, dh, dc, cache, peepholes=(params["p_i"], params["p_f"], params["p_o"]))
