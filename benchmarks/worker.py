@@ -83,10 +83,9 @@ def rnn_ref_runner(cell, bidirectional_layer, params, xs, dys):
     if bidirectional_layer:
 
         def run():
-            out = bidirectional.bidirectional_forward(cell, xs, *params, **kwargs)
-            ys, cache = out[0], out[-1]
-            back = bidirectional.bidirectional_backward(dys, cache)
-            return ys, back[0], (back[-2], back[-1])
+            ys, _, _, cache = bidirectional.bidirectional_forward(cell, xs, *params, **kwargs)
+            dxs, _, _, grads_fwd, grads_bwd = bidirectional.bidirectional_backward(dys, cache)
+            return ys, dxs, (grads_fwd, grads_bwd)
 
         return run
 
