@@ -30,6 +30,7 @@ import importlib.util
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -82,19 +83,62 @@ class WorkerError(RuntimeError):
     """A worker process failed: its command and error output are in the message."""
 
 
-def run_worker(*args):
-    """Run ``worker.py args`` in a fresh interpreter and return its JSON answer."""
+def cpu_ticks():
+    """Busy and total CPU clock ticks of the whole machine since boot (Linux ``/proc/stat``), or None."""
+    try:
+        values = [int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = values[3] + values[4]  # idle and iowait
+    return sum(values) - idle, sum(values)
+
+
+def children_ticks():
+    """CPU time used so far by this process's finished children, in clock ticks."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (usage.ru_utime + usage.ru_stime) * os.sysconf("SC_CLK_TCK")
+
+
+def others_share(before, after, ours):
+    """The share of the machine's CPU time that other processes used between two ``cpu_ticks`` readings."""
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return max(0.0, (after[0] - before[0] - ours) / (after[1] - before[1]))
+
+
+def wait_until_idle(limit):
+    """Wait up to ``limit`` seconds for a second in which other processes use under 10% of the CPU."""
+    deadline = time.perf_counter() + limit
+    while time.perf_counter() < deadline:
+        before = cpu_ticks()
+        time.sleep(1)
+        share = others_share(before, cpu_ticks(), 0)
+        if share is None or share < 0.1:
+            return True
+    return False
+
+
+def run_worker(*args, wait_idle=0):
+    """Run ``worker.py args`` in a fresh interpreter and return its JSON answer.
+
+    The answer also says how busy the rest of the machine was meanwhile:
+    ``others`` is the share of all CPU time used by processes other than the
+    worker (None where ``/proc/stat`` is not available).
+    """
     command = [sys.executable, str(WORKER), *map(str, args)]
+    idle = wait_until_idle(wait_idle) if wait_idle else None
+    before, ours = cpu_ticks(), children_ticks()
     done = subprocess.run(command, capture_output=True, text=True, cwd=HERE.parent)
+    others = others_share(before, cpu_ticks(), children_ticks() - ours)
     if done.returncode != 0:
         raise WorkerError(f"{' '.join(command[1:])} failed (exit {done.returncode}):\n{done.stderr.strip()}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return {**json.loads(done.stdout.strip().splitlines()[-1]), "others": others, "waited_for_idle": idle}
 
 
-def time_one(impl, cell, bidirectional, size, dtype, budget):
+def time_one(impl, cell, bidirectional, size, dtype, budget, wait_idle=0):
     args = ["time", "--impl", impl, "--cell", cell, "--dtype", dtype, "--budget", budget]
     args += [item for key in "TNDH" for item in (f"--{key}", size[key])]
-    return run_worker(*args, *(["--bidirectional"] if bidirectional else []))
+    return run_worker(*args, *(["--bidirectional"] if bidirectional else []), wait_idle=wait_idle)
 
 
 def implementations(cell, bidirectional, have_torch):
@@ -135,7 +179,7 @@ def peaks(sizes, have_torch, rounds):
     return best
 
 
-def measure(jobs, rounds, budget, label):
+def measure(jobs, rounds, budget, label, wait_idle=0):
     """Time every (key, impl, cell, bidirectional, size, dtype) job once per round, alternating implementations.
 
     Returns ``{key: {impl: [worker result of round 0, round 1, ...]}}``.
@@ -148,7 +192,7 @@ def measure(jobs, rounds, budget, label):
         start = time.perf_counter()
         for key, impls in by_key.items():
             for impl in rotated(list(impls), round_):
-                result = time_one(impl, *impls[impl], budget)
+                result = time_one(impl, *impls[impl], budget, wait_idle)
                 results.setdefault(key, {}).setdefault(impl, []).append(result)
         log(f"{label}: round {round_ + 1}/{rounds} took {time.perf_counter() - start:.0f} s")
     return results
@@ -201,6 +245,22 @@ def libraries_line(results):
     if seen["torch"]:
         lines.append(f"torch: {'; '.join(sorted(seen['torch']))}")
     return lines
+
+
+def load_line(results, wait_idle):
+    """How busy the rest of the machine was while the workers ran."""
+    runs = [r for per_impl in results.values() for rs in per_impl.values() for r in rs]
+    shares = sorted(r["others"] for r in runs if r.get("others") is not None)
+    if not shares:
+        return "Load from other processes during the runs: unknown (no /proc/stat)"
+    line = (
+        f"Load from other processes during the runs: median {100 * statistics.median(shares):.0f}%, "
+        f"max {100 * shares[-1]:.0f}% of the machine's CPU time"
+    )
+    if wait_idle:
+        waited = sum(1 for r in runs if r.get("waited_for_idle"))
+        line += f"; {waited} of {len(runs)} runs started after an idle second (waited up to {wait_idle:.0f} s)"
+    return line
 
 
 def machine_line():
@@ -275,6 +335,7 @@ def draw_figure(sizes, results, peak, path):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     plt.rcParams["svg.hashsalt"] = "rnn-course-bench"  # the same data gives the same file
     figure, axes = plt.subplots(2, 2, figsize=(9, 6.5), sharex="col", layout="constrained")
@@ -295,8 +356,15 @@ def draw_figure(sizes, results, peak, path):
         axes[0, column].set(xscale="log", yscale="log", ylabel="forward + backward (ms)", title=f"LSTM, {fixed}")
         axes[1, column].set(xscale="log", xlabel=axis_name, ylabel="% of matmul peak", ylim=(0, None))
         axes[0, column].legend()
-        axes[0, column].grid(True, which="both", alpha=0.3)
-        axes[1, column].grid(True, which="both", alpha=0.3)
+        for row in (0, 1):
+            axis = axes[row, column]
+            axis.set_xticks([p[axis_name] for p in points])  # the measured sizes, written out
+            axis.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+            axis.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+            axis.grid(True, which="major", alpha=0.3)
+        axes[0, column].yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1, 2, 5)))
+        axes[0, column].yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        axes[0, column].yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     figure.suptitle(f"float32; matmul peak {peak['float32'][0]:.0f} GFLOP/s; median and min-max over rounds")
     figure.savefig(path, metadata={"Date": None, "Creator": None})
     plt.close(figure)
@@ -311,6 +379,14 @@ def main(argv=None):
     parser.add_argument("--scaling-rounds", type=int, help="rounds of the scaling runs (default 3; 1 with --quick)")
     parser.add_argument("--figure", type=Path, default=HERE / "scaling.svg", help="where to write the figure")
     parser.add_argument("--json", type=Path, help="also write every worker's raw result here")
+    parser.add_argument(
+        "--wait-idle",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="before each process, wait up to this long for a second in which other processes use under 10%% "
+        "of the CPU (default 0: do not wait)",
+    )
     args = parser.parse_args(argv)
     sizes = SIZES["quick" if args.quick else "full"]
     rounds = args.rounds or (1 if args.quick else 5)
@@ -334,13 +410,13 @@ def main(argv=None):
         for config in configs
         for impl in implementations(config[0], config[1], have_torch)
     ]
-    results = measure(jobs, rounds, budget, "table")
+    results = measure(jobs, rounds, budget, "table", args.wait_idle)
     scaling = {}
     if args.scaling:
         points = {tuple(size.values()): size for size in sizes["T"] + sizes["H"]}
         impls = ["rnn_ref"] + (["torch"] if have_torch else [])
         jobs = [(key, impl, "lstm", False, size, "float32") for key, size in points.items() for impl in impls]
-        scaling = measure(jobs, scaling_rounds, budget, "scaling")
+        scaling = measure(jobs, scaling_rounds, budget, "scaling", args.wait_idle)
 
     large, small = sizes["large"], sizes["small"]
     print(
@@ -353,6 +429,7 @@ def main(argv=None):
     print(f"- {machine_line()}")
     for line in libraries_line({**results, **scaling}):
         print(f"- {line}")
+    print(f"- {load_line({**results, **scaling}, args.wait_idle)}")
     print(
         "- Matmul peak, best (n, n) @ (n, n) of NumPy and torch: "
         + ", ".join(f"{dtype} {value:.0f} GFLOP/s ({lib})" for dtype, (value, lib) in peak.items())

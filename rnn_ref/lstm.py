@@ -507,34 +507,32 @@ def _fused_backward(dhs, dh, dc, cache, peepholes=None):
     :math:`F = f + P_i \odot p_i + P_f \odot p_f`, and add their own
     gradients, :math:`\delta p_i = \sum \delta a_i \odot c_{t-1}` and so on.
 
-    The steps go in blocks, latest first, of enough steps for 512 rows of
-    matmul (the whole sequence at the small sizes, 8 steps at the large
-    ones).  For a block, the local derivatives are computed at once, in as
-    few NumPy calls as the block allows, straight into the block's ``da``,
-    which the loop then multiplies in place; then the weight gradients, sums
-    over all steps, get the block's share by one matmul each while its
-    ``da`` is still in the CPU's cache.  (Measured: about 15% faster at the
-    large size than keeping every step's ``da`` for one matmul after the loop.)
+    The local derivatives are computed for a block of steps at once, in as
+    few NumPy calls as the block allows, straight into the block's rows of
+    ``da_all``, which the loop then multiplies in place; a block is as many
+    steps as fit in 256 KB, so that it is still in the CPU's cache when the
+    loop reads it (the whole sequence at the small sizes, one step at the
+    large ones).  The weight gradients and ``dxs`` are sums or products over
+    all steps: one matmul each after the loop.  (Measured, with OpenBLAS's
+    two threads: one matmul over all steps is faster than one per block of
+    steps while its ``da`` is in the cache, although the latter is faster on
+    one thread.)
     """
     xs, h_all, c_all, gates, tanh_c, mask, params = cache
     T, N, D = xs.shape
     H = h_all.shape[2]
     dtype = xs.dtype
     W_x, W_h = params["W_x"], params["W_h"]
-    block = max(1, min(T, -(-512 // max(N, 1))))  # steps per block: 512 rows of matmul
-    da_block = np.empty((block, N, 4 * H), dtype=dtype)
+    block = max(1, min(T, (1 << 18) // max(1, N * 4 * H * dtype.itemsize)))  # steps whose da fit in 256 KB
+    da_all = np.empty((T, N, 4 * H), dtype=dtype)
     Q = np.empty((block, N, H), dtype=dtype)
     F = np.empty((block, N, H), dtype=dtype) if peepholes is not None else None
     dc_dh = np.empty((N, H), dtype=dtype)  # dh * Q of one step
-    dxs = np.empty((T, N, D), dtype=dtype)
-    dW_xT = np.zeros((D, 4 * H), dtype=dtype)  # the weight gradients, transposed (see below)
-    dW_hT = np.zeros((H, 4 * H), dtype=dtype)
-    db = np.zeros(4 * H, dtype=dtype)
     dp = np.zeros((3, H), dtype=dtype)  # of the peepholes p_i, p_f, p_o
     for stop in range(T, 0, -block):
         start = max(0, stop - block)
         n = stop - start
-        da, q = da_block[:n], Q[:n]  # (n, N, 4H), (n, N, H)
+        da, q = da_all[start:stop], Q[:n]  # (n, N, 4H), (n, N, H)
         da_i, da_f, da_g, da_o = (da[:, :, k * H : (k + 1) * H] for k in range(4))  # views (n, N, H)
         _local_derivatives(gates[start:stop], c_all[start:stop], tanh_c[start:stop], out=(da, q))
         if peepholes is None:
@@ -567,19 +565,17 @@ def _fused_backward(dhs, dh, dc, cache, peepholes=None):
                 da_o[k] *= dh_t
                 dc = np.where(m, dc_t * cell_path[k], dc)
                 dh = np.where(m, da[k] @ W_h, dh)
-        # This block's share of the sums over all steps.  The weight gradients are accumulated transposed,
-        # x^T da (D, 4H) rather than da^T x (4H, D): the same numbers, but OpenBLAS runs this orientation on
-        # both cores for every shape here, and da^T x on one only when D is small.
-        rows = da.reshape(n * N, 4 * H)  # (nN, 4H)
-        dW_xT += xs[start:stop].reshape(n * N, D).T @ rows
-        dW_hT += h_all[start:stop].reshape(n * N, H).T @ rows  # the h_{t-1} of each step
-        db += rows.sum(axis=0)
-        np.matmul(rows, W_x, out=dxs[start:stop].reshape(n * N, D))  # dx_t = da W_x
         if peepholes is not None:  # i and f looked at c_{t-1}, o at c_t
             dp[0] += (da_i * c_all[start:stop]).sum(axis=(0, 1))
             dp[1] += (da_f * c_all[start:stop]).sum(axis=(0, 1))
             dp[2] += (da_o * c_all[start + 1 : stop + 1]).sum(axis=(0, 1))
-    grads = {"W_x": dW_xT.T.copy(), "W_h": dW_hT.T.copy(), "b": db}  # C-ordered, like every other gradient
+    da = da_all.reshape(T * N, 4 * H)  # (TN, 4H)
+    grads = {
+        "W_x": da.T @ xs.reshape(T * N, D),  # (4H, D)
+        "W_h": da.T @ h_all[:-1].reshape(T * N, H),  # (4H, H): with the h_{t-1} of each step
+        "b": da.sum(axis=0),  # (4H,)
+    }
+    dxs = (da @ W_x).reshape(T, N, D)  # dx_t = da W_x
     if peepholes is not None:
         grads.update(p_i=dp[0], p_f=dp[1], p_o=dp[2])
     return dxs, dh, dc, grads

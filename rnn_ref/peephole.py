@@ -422,6 +422,7 @@ def peephole_forward(xs, h0, c0, params, mask=None, *, lengths=None):
     h_all[0], c_all[0] = h0, c0
     a_i, a_f, a_g, a_o = (gates[:, :, k * H : (k + 1) * H] for k in range(4))  # views (T, N, H)
     a_ifg = gates[:, :, : 3 * H]
+    scale_ifg, shift_ifg = scale[:, : 3 * H], shift[:, : 3 * H]
     a_h = np.empty((N, 4 * H), dtype=xs.dtype)  # the recurrent term of one step
     term = np.empty((N, H), dtype=xs.dtype)
     padded = None if mask is None else ~mask[:, :, None]  # (T, N, 1)
@@ -435,8 +436,8 @@ def peephole_forward(xs, h0, c0, params, mask=None, *, lengths=None):
         np.multiply(c_all[t], p_f, out=term)
         a_f[t] += term
         np.tanh(a_ifg[t], out=a_ifg[t])
-        a_ifg[t] *= scale[:, : 3 * H]
-        a_ifg[t] += shift[:, : 3 * H]  # i, f, g
+        a_ifg[t] *= scale_ifg
+        a_ifg[t] += shift_ifg  # i, f, g
         c = c_all[t + 1]
         np.multiply(a_f[t], c_all[t], out=c)
         np.multiply(a_i[t], a_g[t], out=term)
