@@ -412,44 +412,45 @@ def peephole_forward(xs, h0, c0, params, mask=None, *, lengths=None):
     mask = resolve_mask(mask, lengths, T, N)
 
     # The LSTM's fused loop (see lstm._fused_input_projection): the gates are scale * tanh(half * a) + shift,
-    # with the inner half folded into the weights, the peepholes included.  Here it takes two tanh calls, one
-    # for i, f, g and one for o, which must wait for the new cell state.
+    # with the inner half folded into the weights, the peepholes included.  The output gate must wait for the
+    # new cell state: its pre-activation is set aside, the four blocks go through tanh together as in the
+    # LSTM (which is faster than a call on the i, f, g columns alone), and o is then computed on its own.
     W_hT, gates, scale, shift, bias = _fused_input_projection(xs, params)
-    p_i, p_f, p_o = (np.repeat(params[key][None, :] / 2, N, axis=0) for key in ("p_i", "p_f", "p_o"))  # (N, H)
+    p_ifo = np.stack([params["p_i"], params["p_f"], params["p_o"]]) / 2  # (3, H), halved like the weights
     h_all = np.empty((T + 1, N, H), dtype=xs.dtype)
     c_all = np.empty((T + 1, N, H), dtype=xs.dtype)
     tanh_c = np.empty((T, N, H), dtype=xs.dtype)
     h_all[0], c_all[0] = h0, c0
-    a_i, a_f, a_g, a_o = (gates[:, :, k * H : (k + 1) * H] for k in range(4))  # views (T, N, H)
-    a_ifg = gates[:, :, : 3 * H]
-    scale_ifg, shift_ifg = scale[:, : 3 * H], shift[:, : 3 * H]
+    i_all, f_all, g_all, o_all = (gates[:, :, k * H : (k + 1) * H] for k in range(4))  # views (T, N, H)
     a_h = np.empty((N, 4 * H), dtype=xs.dtype)  # the recurrent term of one step
-    term = np.empty((N, H), dtype=xs.dtype)
+    o = np.empty((N, H), dtype=xs.dtype)  # the output gate of one step
+    ig = np.empty((N, H), dtype=xs.dtype)
+    peep = np.empty((N, 3, H), dtype=xs.dtype)  # p_i c, p_f c, p_o c (halved) of the latest cell state
+    np.multiply(c_all[0][:, None, :], p_ifo, out=peep)
     padded = None if mask is None else ~mask[:, :, None]  # (T, N, 1)
     for t in range(T):  # every result is written into a preallocated array (out=): no temporaries
         a = gates[t]  # (N, 4H), half * W_x x_t so far
         np.matmul(h_all[t], W_hT, out=a_h)
         a += a_h
         a += bias  # half * (W_x x_t + W_h h_{t-1} + b)
-        np.multiply(c_all[t], p_i, out=term)
-        a_i[t] += term  # i and f look at the old cell state
-        np.multiply(c_all[t], p_f, out=term)
-        a_f[t] += term
-        np.tanh(a_ifg[t], out=a_ifg[t])
-        a_ifg[t] *= scale_ifg
-        a_ifg[t] += shift_ifg  # i, f, g
+        a.reshape(N, 4, H)[:, :2] += peep[:, :2]  # i and f look at the old cell state
+        np.copyto(o, o_all[t])  # o's pre-activation, set aside
+        np.tanh(a, out=a)
+        a *= scale
+        a += shift  # i, f, g (and a provisional o, replaced below)
         c = c_all[t + 1]
-        np.multiply(a_f[t], c_all[t], out=c)
-        np.multiply(a_i[t], a_g[t], out=term)
-        c += term  # c_t = f c_{t-1} + i g
-        o = a_o[t]
-        np.multiply(c, p_o, out=term)
-        o += term  # o looks at the new cell state
+        np.multiply(f_all[t], c_all[t], out=c)
+        np.multiply(i_all[t], g_all[t], out=ig)
+        c += ig  # c_t = f c_{t-1} + i g
+        np.multiply(c[:, None, :], p_ifo, out=peep)  # the peephole terms of c_t: o's now, i's and f's next step
+        o += peep[:, 2]  # o looks at the new cell state
         np.tanh(o, out=o)
         o *= 0.5
-        o += 0.5  # o
-        if padded is not None:  # a padded step carries the previous cell state
+        o += 0.5
+        np.copyto(o_all[t], o)  # o
+        if padded is not None:  # a padded step carries the previous cell state, and its peephole terms
             np.copyto(c, c_all[t], where=padded[t])
+            np.multiply(c[:, None, :], p_ifo, out=peep)
         np.tanh(c, out=tanh_c[t])
         np.multiply(o, tanh_c[t], out=h_all[t + 1])  # h_t = o tanh(c_t)
         if padded is not None:
