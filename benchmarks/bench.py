@@ -15,9 +15,15 @@ A ratio is taken round by round (two processes started one after the other)
 and its median reported.  Last, it measures how the cost of the LSTM grows
 with T and with H and draws ``benchmarks/scaling.svg``.
 
+Every worker also reports which BLAS kernel and how many threads its library
+used, and the driver records how much CPU time other processes took while the
+worker ran (from ``/proc/stat``): the machine is shared, and a busy neighbour
+slows a library that uses both cores.  ``--wait-idle`` makes it wait for a
+quiet second before each worker.
+
 Options: ``--quick`` (tiny sizes, one round, a smoke test), ``--rounds``,
-``--budget``, ``--no-scaling``, ``--scaling-rounds``, ``--figure``, ``--json``.
-Run as ``make bench BENCH_ARGS="--rounds 3 --no-scaling"``.
+``--budget``, ``--no-scaling``, ``--scaling-rounds``, ``--figure``, ``--json``,
+``--wait-idle``.  Run as ``make bench BENCH_ARGS="--rounds 3 --no-scaling"``.
 
 GFLOP/s count the matmuls only: ``2 T N G H (D + H)`` flops forward and twice
 that backward (input and weight gradients), so ``6 T N G H (D + H)`` per
