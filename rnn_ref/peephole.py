@@ -414,9 +414,9 @@ def peephole_forward(xs, h0, c0, params, mask=None, *, lengths=None):
     # The LSTM's fused loop (see lstm._fused_input_projection): the gates are scale * tanh(half * a) + shift,
     # with the inner half folded into the weights, the peepholes included.  The output gate must wait for the
     # new cell state: its pre-activation is set aside, the four blocks go through tanh together as in the
-    # LSTM (which is faster than a call on the i, f, g columns alone), and o is then computed on its own.
+    # LSTM (faster than calls on the i, f, g columns alone), and o is then computed on its own.
     W_hT, gates, scale, shift, bias = _fused_input_projection(xs, params)
-    p_ifo = np.stack([params["p_i"], params["p_f"], params["p_o"]]) / 2  # (3, H), halved like the weights
+    p_i, p_f, p_o = (np.repeat(params[key][None, :] / 2, N, axis=0) for key in ("p_i", "p_f", "p_o"))  # (N, H)
     h_all = np.empty((T + 1, N, H), dtype=xs.dtype)
     c_all = np.empty((T + 1, N, H), dtype=xs.dtype)
     tanh_c = np.empty((T, N, H), dtype=xs.dtype)
@@ -424,33 +424,33 @@ def peephole_forward(xs, h0, c0, params, mask=None, *, lengths=None):
     i_all, f_all, g_all, o_all = (gates[:, :, k * H : (k + 1) * H] for k in range(4))  # views (T, N, H)
     a_h = np.empty((N, 4 * H), dtype=xs.dtype)  # the recurrent term of one step
     o = np.empty((N, H), dtype=xs.dtype)  # the output gate of one step
-    ig = np.empty((N, H), dtype=xs.dtype)
-    peep = np.empty((N, 3, H), dtype=xs.dtype)  # p_i c, p_f c, p_o c (halved) of the latest cell state
-    np.multiply(c_all[0][:, None, :], p_ifo, out=peep)
+    term = np.empty((N, H), dtype=xs.dtype)
     padded = None if mask is None else ~mask[:, :, None]  # (T, N, 1)
     for t in range(T):  # every result is written into a preallocated array (out=): no temporaries
         a = gates[t]  # (N, 4H), half * W_x x_t so far
         np.matmul(h_all[t], W_hT, out=a_h)
         a += a_h
         a += bias  # half * (W_x x_t + W_h h_{t-1} + b)
-        a.reshape(N, 4, H)[:, :2] += peep[:, :2]  # i and f look at the old cell state
+        np.multiply(c_all[t], p_i, out=term)
+        i_all[t] += term  # i and f look at the old cell state
+        np.multiply(c_all[t], p_f, out=term)
+        f_all[t] += term
         np.copyto(o, o_all[t])  # o's pre-activation, set aside
         np.tanh(a, out=a)
         a *= scale
         a += shift  # i, f, g (and a provisional o, replaced below)
         c = c_all[t + 1]
         np.multiply(f_all[t], c_all[t], out=c)
-        np.multiply(i_all[t], g_all[t], out=ig)
-        c += ig  # c_t = f c_{t-1} + i g
-        np.multiply(c[:, None, :], p_ifo, out=peep)  # the peephole terms of c_t: o's now, i's and f's next step
-        o += peep[:, 2]  # o looks at the new cell state
+        np.multiply(i_all[t], g_all[t], out=term)
+        c += term  # c_t = f c_{t-1} + i g
+        np.multiply(c, p_o, out=term)
+        o += term  # o looks at the new cell state
         np.tanh(o, out=o)
         o *= 0.5
         o += 0.5
         np.copyto(o_all[t], o)  # o
-        if padded is not None:  # a padded step carries the previous cell state, and its peephole terms
+        if padded is not None:  # a padded step carries the previous cell state
             np.copyto(c, c_all[t], where=padded[t])
-            np.multiply(c[:, None, :], p_ifo, out=peep)
         np.tanh(c, out=tanh_c[t])
         np.multiply(o, tanh_c[t], out=h_all[t + 1])  # h_t = o tanh(c_t)
         if padded is not None:
