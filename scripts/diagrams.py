@@ -37,6 +37,7 @@ BACKWARD = "#ff7f0e"  # the backward direction's state: orange
 GATE_FILL = "#f2c14e"  # boxes: a light amber, kept pale by its alpha
 LW = 1.8
 FONT = 14
+GAP = 0.14  # half the break a wire leaves where another one crosses it
 
 plt.rcParams.update(
     {
@@ -75,7 +76,7 @@ def wire(ax, points, color=INK, arrow=True, ls="-", lw=LW, gaps=()):
                 on_x = a[0] == b[0] == gx and min(a[1], b[1]) < gy < max(a[1], b[1])
                 on_y = a[1] == b[1] == gy and min(a[0], b[0]) < gx < max(a[0], b[0])
                 if on_x or on_y:
-                    d = 0.14
+                    d = GAP
                     ux, uy = (b[0] - a[0], b[1] - a[1])
                     norm = (ux**2 + uy**2) ** 0.5
                     ux, uy = ux / norm, uy / norm
@@ -85,17 +86,14 @@ def wire(ax, points, color=INK, arrow=True, ls="-", lw=LW, gaps=()):
                     new.append([a, b])
         segments = new
     for k, seg in enumerate(segments):
-        last = k == len(segments) - 1
         sx, sy = zip(*seg, strict=True)
-        if last and arrow:
-            ax.plot(sx[:-1] + (sx[-1],), sy[:-1] + (sy[-1],), color=color, lw=lw, ls=ls, solid_capstyle="butt")
+        ax.plot(sx, sy, color=color, lw=lw, ls=ls, solid_capstyle="butt")
+        if arrow and k == len(segments) - 1:  # the head sits on the last edge
             head = FancyArrowPatch(
                 seg[-2], seg[-1], arrowstyle="-|>", mutation_scale=14, color=color, lw=lw, shrinkA=0, shrinkB=0
             )
             head.set_linestyle(ls)
             ax.add_patch(head)
-        else:
-            ax.plot(sx, sy, color=color, lw=lw, ls=ls, solid_capstyle="butt")
 
 
 def dot(ax, xy, color=INK):
@@ -274,8 +272,13 @@ def lstm_cell(peepholes=False):
         # p_f * c_{t-1} and p_i * c_{t-1} enter the forget and input gates; p_o * c_t enters the output gate
         x_p = 0.45
         dot(ax, (x_p, y_c), CELL)
-        wire(ax, [(x_p, y_c), (x_p, 2.2), (x_i - 0.35, 2.2), (x_i - 0.35, y_gate - 0.37)], PEEP, ls="--",
-             gaps=[(x_f, 2.2)])
+        wire(
+            ax,
+            [(x_p, y_c), (x_p, 2.2), (x_i - 0.35, 2.2), (x_i - 0.35, y_gate - 0.37)],
+            PEEP,
+            ls="--",
+            gaps=[(x_f, 2.2)],
+        )
         dot(ax, (x_p, y_gate + 0.1), PEEP)
         wire(ax, [(x_p, y_gate + 0.1), (x_f - 0.62, y_gate + 0.1)], PEEP, ls="--")
         label(ax, (x_p + 0.12, 4.6), r"$p_f \odot c_{t-1}$", PEEP, ha="left", size=FONT - 2)

@@ -351,6 +351,36 @@ def test_notation_page_states_the_conventions_of_the_rnn_ref_docstring():
     assert [tex for tex in equations if squash(tex) not in math] == [], "equations of the docstring missing"
 
 
+def _diagrams_module():
+    """scripts/diagrams.py, imported from its file (scripts/ is not a package)."""
+    import importlib.util
+
+    pytest.importorskip("matplotlib", reason="the diagrams need the book's dependencies: pip install -e '.[book]'")
+    spec = importlib.util.spec_from_file_location("diagrams", REPO / "scripts" / "diagrams.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cell_diagrams_are_drawn_the_same_every_time_on_a_transparent_background():
+    """A build rewrites a diagram only when its drawing changes: the same code must give the same bytes."""
+    diagrams = _diagrams_module()
+    assert set(diagrams.DIAGRAMS) == {name for names in DIAGRAMS.values() for name in names}
+    for name, draw in diagrams.DIAGRAMS.items():
+        first, second = diagrams.svg_of(draw()), diagrams.svg_of(draw())
+        assert first == second, f"{name}.svg differs from one drawing to the next"
+        assert "<dc:date>" not in first, f"{name}.svg carries the date it was drawn"
+        background = re.search(r'<g id="patch_1">\s*<path d="[^"]*"\s*style="([^"]*)"', first)
+        assert background and "fill: none" in background.group(1), f"{name}.svg has an opaque background"
+
+
+def test_diagrams_are_drawn_into_the_book_by_the_build_script():
+    script = (REPO / "scripts" / "book.sh").read_text(encoding="utf-8")
+    build = script.index('"$JB" build')
+    assert 0 < script.index("scripts/diagrams.py book/diagrams") < build, "book.sh must draw the diagrams first"
+    assert "book/diagrams/" in (REPO / ".gitignore").read_text(encoding="utf-8").splitlines()
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # the built site
 
