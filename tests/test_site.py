@@ -580,6 +580,27 @@ def test_every_chapter_downloads_as_a_notebook_made_from_its_source_without_outp
     assert any(title in "".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "markdown")
 
 
+def test_chapter_7_quotes_the_timing_ratios_it_measured(site):
+    """The text's numbers are the printed ones (glued at build time), whatever the machine measured."""
+    text = Page(page_file("book/07_bidirectional")).text
+    printed = [float(r) for r in re.findall(r"bidirectional / unidirectional = (\d+\.\d+)", text)]
+    assert len(printed) == 6, "chapter 7 prints one ratio per cell and length"
+    quoted = re.findall(r"between (\d+\.\d\d) and (\d+\.\d\d) times", text)
+    assert quoted, "chapter 7 does not quote the range of its ratios"
+    for low, high in quoted:
+        assert (float(low), float(high)) == (min(printed), max(printed))
+    assert "about twice" not in text
+
+
+def test_chapter_3_says_gated_cells_mitigate_vanishing_gradients_and_shows_clipping_cannot(site):
+    source = (REPO / "book" / "03_vanishing_exploding.md").read_text(encoding="utf-8")
+    summary = source[source.index("## Summary") : source.index("## Exercises")]
+    assert "mitigated" in summary and "solved" not in summary
+    text = Page(page_file("book/03_vanishing_exploding")).text
+    ratios = re.findall(r"lag 30 / lag 1 = (\d\.\d+e[-+]\d+)", text)  # the printed numbers, not the code
+    assert len(ratios) == 3 and len(set(ratios)) == 1, "clipping must leave the ratio of distant to recent terms"
+
+
 def test_pages_that_are_not_notebooks_offer_no_notebook(site):
     for page in ("book/intro", "book/notation", "book/references", "book/next", "book/instructors"):
         assert Page(page_file(page)).find("a", cls="btn-download-notebook-button") == [], page
