@@ -186,6 +186,21 @@ def autodiff_locations(packages=AUTODIFF_PACKAGES):
     return sorted(set(found))
 
 
+def _inside(places, binds):
+    """Where ``places`` (resolved host paths) appear inside the sandbox, through its read-only ``binds`` and /usr.
+
+    A place no bind reaches is not importable there: nothing to hide (and no mount point to hide it on).
+    """
+    found = set()
+    for place in map(Path, places):
+        for source, destination in [*binds, ("/usr", "/usr")]:
+            try:
+                found.add(str(Path(destination) / place.relative_to(Path(source).resolve())))
+            except ValueError:  # not under this bind
+                continue
+    return sorted(found)
+
+
 def _time_reference(key, case, repeats=3):
     """The reference's outputs on ``case`` and its best time of ``repeats`` runs, in this process."""
     best, expected = float("inf"), None
@@ -228,7 +243,7 @@ class Judge:
                 self.timed[key] = _Timed(_prepare(timed, expected), seconds, budget)
         self.groups = self._plan()
         self._deciding = threading.Lock()
-        self.hidden = [] if sandbox.unsafe else autodiff_locations()
+        self.hidden = [] if sandbox.unsafe else _inside(autodiff_locations(), sandbox.python_binds())
         self._empty = self.workdir / "hidden"
         self._empty.mkdir(exist_ok=True)
         (self.workdir / "hidden-file").write_text("")
@@ -377,8 +392,8 @@ class _Item:
             self.position += 1
             if self.position == len(self.prepared):
                 self._after_cases()
-        elif self.phase == "timed":
-            self.timed_run, self.timed_seconds = run, seconds
+        elif self.phase == "timed":  # its outputs are kept only when wrong (for the message)
+            self.timed_run, self.timed_seconds = _stripped(run) if run.passed else run, seconds
             self.phase = "done"
         else:
             self.isolations.append((self.isolation_cases[self.position][0], rnn_checks.right(run)))
@@ -546,7 +561,8 @@ class _Conversation:
         self.judge, self.items, self.limits = judge, items, judge.sandbox.limits
         self.events = []  # nothing is kept: the items keep what they need
         self.step, self.outstanding, self.sent_at = 0, None, None
-        self.deadline, self.active, self.finished, self.started = None, None, False, False
+        self.active, self.finished, self.started = None, False, False
+        self.deadline = time.monotonic() + self.limits.cell_seconds  # to say it is ready (no student code yet)
         self.cells = {c["index"]: c["source"] for c in cells}
         self.plan = self._plan(cells, skip_cells)
         self._queue = iter(self.plan)

@@ -550,9 +550,13 @@ _KEEP = bytes(set(range(256)) - set(b'"[]{}'))  # what the skeleton of a line dr
 def _depth(line):
     """The deepest nesting of ``[`` and ``{`` in a line of JSON (outside strings), counted without parsing it.
 
-    Escaped backslashes, then escaped quotes, are dropped (``bytes.replace``, left to right), so that
-    every quote left delimits a string; what remains of brackets and quotes is scanned with NumPy.
+    A line with few brackets gets their count (a bound, at C speed).  Otherwise escaped backslashes,
+    then escaped quotes, are dropped (``bytes.replace``, left to right), so that every quote left
+    delimits a string, and what remains of brackets and quotes is scanned with NumPy.
     """
+    opening = line.count(b"[") + line.count(b"{")
+    if opening <= MAX_EVENT_DEPTH:
+        return opening
     skeleton = line.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, delete=_KEEP)
     if not skeleton:
         return 0

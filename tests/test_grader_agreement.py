@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -107,3 +108,24 @@ def test_every_variant_is_judged_without_a_death_or_an_error(agreement):
     for report in reports.values():
         for summary in report.students:
             assert not summary.deaths and not summary.error and not summary.quarantined, summary
+
+
+def _terms(text):
+    """The verdicts of the runs with one term at a time in a message: {label: "right" or "wrong"}."""
+    found = re.findall(r"^\s*(only the [^:]+|no [^:]+): (right|wrong)$", text, re.MULTILINE)
+    return dict(found)
+
+
+def test_the_judge_gives_the_same_diagnosis_as_the_visible_test(agreement):
+    """A mistake that no recognizer names: the judge's reason runs one term at a time, as the notebook's test."""
+    course, kits, _, reports, _ = agreement
+    variant = next(v for v in VARIANTS if v.name == "wrong_recurrent_term")
+    row = next(r for r in reports[variant.assignment].rows if r.student == variant.name and r.grade_id in variant.fails)
+    autograded = nbformat.read(
+        course / "autograded" / variant.name / variant.assignment / f"{variant.assignment}.ipynb", as_version=4
+    )
+    outputs = kits[variant.assignment].cell(autograded, row.grade_id).outputs
+    visible = "\n".join(o.get("evalue", "") for o in outputs if o.output_type == "error")
+    assert "Likely mistake" not in row.reason, row.reason
+    assert _terms(row.reason) == _terms(visible) and len(_terms(visible)) == 3, (row.reason, visible)
+    assert _terms(row.reason)["only the recurrent term (x = 0, b = 0)"] == "wrong"

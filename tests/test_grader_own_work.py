@@ -62,6 +62,14 @@ def test_the_runner_taken_over_answers_the_small_cases_but_not_the_timed_one(gra
     assert "timed case" in backward.reason, backward.reason
 
 
+def test_the_clock_runs_outside_the_sandbox_and_a_slow_right_answer_is_refused(graded):
+    report, _ = graded
+    step = next(row for row in _rows(report, "slow_on_the_timed_case") if row.grade_id == "test_lstm_step_backward")
+    took = float(step.reason.split(" took ")[1].split(" s ")[0])
+    allowed = float(step.reason.split(" at most ")[1].split(" s ")[0])
+    assert 4.0 <= took < 6.0 and allowed < took, step.reason
+
+
 def test_autodiff_libraries_are_hidden_from_the_judge(graded):
     report, hidden = graded
     if importlib.util.find_spec("torch") is None:

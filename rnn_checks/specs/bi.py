@@ -172,7 +172,7 @@ SPECS.append(
         allowed=_BIDIRECTIONAL,
         isolations=(("no mask (every step valid)", ("mask",)),),
         uses="TNDHV",
-        timed=({"T": 12, "N": 8, "D": 32, "H": 64, "V": 16}, 4),
+        timed=({"T": 20, "N": 16, "D": 32, "H": 64, "V": 16}, 4),
     )
 )
 
@@ -237,7 +237,7 @@ SPECS.append(
         variants=RESET_AFTER,
         allowed=_GRU_FORWARD + ("gradcheck.*",),
         uses="NDH",
-        timed=({"N": 64, "D": 64, "H": 128}, 1),
+        timed=({"N": 256, "D": 64, "H": 128}, 1),
     )
 )
 SPECS.append(
@@ -275,6 +275,6 @@ SPECS.append(
             ("only the outputs' gradients (no dlast_fwd, dlast_bwd)", ("dlast_fwd", "dlast_bwd")),
             ("only the final states' gradients (dys = 0)", ("+dlast_fwd", "dys")),
         ),
-        timed=({"T": 12, "N": 8, "D": 32, "H": 64}, 2),
+        timed=({"T": 20, "N": 16, "D": 32, "H": 64}, 2),
     )
 )

@@ -235,7 +235,7 @@ SPECS.append(
         allowed=_LSTM_FORWARD + ("gradcheck.*",),
         isolations=(("only dh (dc = 0)", ("dc",)), ("only dc (dh = 0)", ("dh",))),
         uses="NDH",
-        timed=({"N": 64, "D": 64, "H": 128}, 0),
+        timed=({"N": 256, "D": 64, "H": 128}, 0),
     )
 )
 SPECS.append(

@@ -97,7 +97,7 @@ SPECS.append(
         _rnn_step_backward,
         allowed=("rnn.rnn_step_forward", "gradcheck.*"),
         uses="NDH",
-        timed=({"N": 64, "D": 128, "H": 256}, 0),
+        timed=({"N": 256, "D": 128, "H": 256}, 0),
     )
 )
 SPECS.append(

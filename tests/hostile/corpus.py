@@ -1200,6 +1200,17 @@ def _lstm_gates(step_backward, backward):
     return _replace_solutions([step_backward, backward])
 
 
+def _slow_on_the_timed_case(kit):
+    """Right, but the step sleeps 4 s on a large batch: longer than the budget, shorter than the kill."""
+    notebook = kit.honest()
+    cell = kit.solution(notebook, 0)
+    cell.source = "import time\n\n" + cell.source.replace(
+        "    H = dh.shape[1]\n", "    H = dh.shape[1]\n    if dh.shape[0] >= 64:\n        time.sleep(4)\n", 1
+    )
+    assert "time.sleep" in cell.source
+    kit.write(notebook)
+
+
 def _own_work_loops(kit):
     from hostile.variants import VARIANTS, make
 
@@ -1231,6 +1242,7 @@ OWN_WORK_CASES = [
         review=True,
     ),
     Case("autodiff", "torch.autograd through a forward written in torch", _lstm_gates(*_AUTODIFF), (0, 0)),
+    Case("slow_on_the_timed_case", "right, but sleeps 4 s when the batch is large", _slow_on_the_timed_case, (0, 1)),
 ]
 
 

@@ -200,6 +200,13 @@ VARIANTS = [
         fails=("test_rnn_step_forward",),
     ),
     Variant(
+        "wrong_recurrent_term",
+        "01_rnn_cell",
+        "the step halves its recurrent term, a mistake no recognizer names: one term at a time says which",
+        (("rnn_step_forward", 'h_prev @ params["W_h"].T', '0.5 * h_prev @ params["W_h"].T'),),
+        fails=("test_rnn_step_forward",),
+    ),
+    Variant(
         "redefined_after_its_test",
         "01_rnn_cell",
         "after the step's test, a cell of the student's own tries another step (without tanh) under the same name",
