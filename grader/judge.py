@@ -631,7 +631,11 @@ class _Conversation:
                         item.cell_errors[self.outstanding[1]] = text
             return self._advance(now), True
         if self.outstanding[0] == "call" and kind == "result":
-            self.outstanding[1].answer(event, now - self.sent_at)
+            try:
+                self.outstanding[1].answer(event, now - self.sent_at)
+            except Exception as exc:  # well-formed JSON that no comparison can read: an unreadable answer
+                error = {"type": "ValueError", "message": f"the grader cannot read it: {type(exc).__name__}"}
+                self.outstanding[1].answer({"defined": True, "error": error}, now - self.sent_at)
             return self._advance(now), True
         return b"", False
 
@@ -694,11 +698,16 @@ class _Conversation:
         return Death("call", None, item.name, failure)
 
 
-def _death_of(result):
-    """The Death of a feedback run (its runner pushes start and end events, kept by a Recorder)."""
+def _death_of(result, known_cells=None):
+    """The Death of a feedback run (its runner pushes start and end events, kept by a Recorder).
+
+    Those events may be forged: an index not in ``known_cells`` (when given) is no cell's.
+    """
     active = result.active or {}
     kind = active.get("kind") if active.get("kind") in ("cell", "call") else ""
     index = active.get("index") if isinstance(active.get("index"), int) else None
+    if known_cells is not None and index not in known_cells:
+        index = None
     function = active.get("function") if isinstance(active.get("function"), str) else None
     if kind == "cell" and index is None or kind == "call" and function is None:
         kind = ""

@@ -126,14 +126,15 @@ VARIANTS = [
     ),
     Variant(
         "statement_before_def_calls_an_import",
-        "06_peephole",
-        "a statement before the first def calls hidden_state, which the notebook imports from rnn_ref.lstm",
+        "02_bptt",
+        "a statement before the first def runs rnn_forward, which the notebook imports (not allowed in that function)",
         (
             (
-                "peephole_input_gate",
+                "rnn_step_backward",
                 "",
-                "check = hidden_state(np.full((1, 2), 0.5), np.zeros((1, 2)))  # trying the imported helper\n"
-                'print("o * tanh(0) =", check)',
+                'hs, _, _ = rnn_forward(np.ones((2, 1, 3)), np.zeros((1, 2)), {"W_x": np.ones((2, 3)), '
+                '"W_h": np.eye(2), "b": np.zeros(2)})  # trying the imported forward\n'
+                'print("the states:", hs.ravel())',
             ),
         ),
     ),
