@@ -6,7 +6,8 @@ For each student (in a pool of worker threads, one sandbox slot each):
    with its reason and nothing of it runs;
 2. prepare the notebook as ``nbgrader autograde`` does (sources restored);
 3. run it whole in the sandbox, for the feedback (:mod:`grader.feedback`);
-4. run the judge (:mod:`grader.judge`), which gives the test cells' points;
+4. run the judge (:mod:`grader.judge`), which gives the test cells' points; nothing of the
+   feedback run is passed to it;
 5. scan the student's code for tricks (:mod:`grader.scan`);
 6. fingerprint the graded functions (:mod:`grader.similarity`).
 
@@ -240,8 +241,9 @@ class Grader:
             result.similarity_notes += notes
             executed, deaths = run_notebook(self.sandbox, prepared, cells, slot, self.workdir, package=self.package)
             result.deaths += [f"feedback run: {d.where(labels)} {d.failure}" for d in deaths]
-            skip = {d.index: d.failure for d in deaths if d.kind == "cell"}
-            verdicts, judge_deaths = self.judge.grade(name, cells, slot, skip, labels)
+            # nothing of the feedback run reaches the judge (no value made in one sandboxed run is input of
+            # another): the judge finds the cells that kill its own runs itself
+            verdicts, judge_deaths = self.judge.grade(name, cells, slot, labels)
             result.deaths += [f"judge: {d.where(labels)} {d.failure}" for d in judge_deaths]
             result.executed[name] = executed
             self._score(result, name, model, executed, verdicts)

@@ -24,6 +24,19 @@ and, enforced from outside: ``cell_seconds`` of wall-clock time per cell or
 call, ``run_seconds`` per run, and ``output_mb`` read from the run (events,
 stdout and stderr) before it is killed.
 
+**Events.** A runner reports on an inherited pipe, one JSON object per line
+(:mod:`grader.sandboxed.channel`); the student's code runs in the same
+process and may write anything there.  Every line is data: one longer than
+the reader accepts at that moment, or nested deeper than
+``MAX_EVENT_DEPTH``, is rejected before it is parsed, and what a line means
+is decided by a *conversation* (:class:`Recorder` by default; the judge's
+is in :mod:`grader.judge`), which sees each event with the time it arrived,
+may answer on a second pipe (the runner's ``--reply-fd``), sets the
+deadline of what it is waiting for, and keeps what it needs, not every
+event.  Lines that answer what the conversation asked for are bounded by
+the conversation (by the size of what it expects); every other byte, and
+everything on stdout and stderr, counts toward ``output_mb``.
+
 ``RLIMIT_NPROC`` counts the processes of a user *in the sandbox's user
 namespace*, but does not apply to the host's root.  So when the grader runs as
 root, the sandbox first drops to an unprivileged user (one per worker slot)
@@ -54,12 +67,16 @@ import time
 import weakref
 from pathlib import Path
 
+import numpy as np
+
 RUNNER_DIR = Path(__file__).resolve().parent / "sandboxed"
 RUNNER_MOUNT = "/opt/grader/sandboxed"
 WORK_DIR = "/tmp/work"
 FIRST_UID = 61000  # the unprivileged users of the worker slots, when the grader runs as root
 
 MB = 2**20
+MAX_EVENT_DEPTH = 64  # JSON nesting of one event: the judge's values need about 12 levels
+CONTROL_LINE_BYTES = 64 * 1024  # a line that answers nothing the grader asked for (ready, a cell's end, ...)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,8 +114,8 @@ class SandboxUnavailable(RuntimeError):
 class RunResult:
     """What a sandboxed run reported, and how it ended."""
 
-    events: list
-    completed: bool  # the runner reported "done"
+    events: list  # what the conversation kept (every event for a Recorder, nothing for the judge's)
+    completed: bool  # the conversation got to its end (a Recorder: the runner reported "done")
     failure: str  # why it ended early, in words ("" when completed)
     active: dict | None  # the cell or call that was running when it ended early
     returncode: int | None
@@ -193,21 +210,28 @@ class Sandbox:
             binds.append((str(venv.resolve()), str(venv)))
         return binds
 
-    def run_script(self, script, args, binds=(), slot=0, sys_path=()):
+    def run_script(self, script, args, binds=(), slot=0, sys_path=(), conversation=None):
         """Run ``python -I -B <runner script> --fd N args`` in the sandbox; collect its events.
 
         ``binds`` are (host path, path inside) read-only mounts; ``sys_path``
         are directories the runner puts first on ``sys.path`` (the unsafe mode
-        uses it in place of mounts).
+        uses it in place of mounts).  ``conversation`` reads the events (a
+        :class:`Recorder` when omitted); one that answers (``replies = True``)
+        gets a second pipe, passed to the runner as ``--reply-fd N``.
         """
         inside = str(RUNNER_DIR / script) if self.unsafe else f"{RUNNER_MOUNT}/{script}"
         extra = [arg for path in sys_path for arg in ("--sys-path", path)]
-        return self.run_command([self.python, "-I", "-B", inside, *args, *extra], binds=binds, slot=slot, events=True)
+        argv = [self.python, "-I", "-B", inside, *args, *extra]
+        return self.run_command(argv, binds=binds, slot=slot, events=True, conversation=conversation)
 
-    def run_command(self, argv, binds=(), slot=0, events=False):
+    def run_command(self, argv, binds=(), slot=0, events=False, conversation=None):
+        conversation = conversation or Recorder(self.limits)
         read_fd, write_fd = os.pipe()
+        reply_read, reply_write = os.pipe() if getattr(conversation, "replies", False) else (None, None)
+        inherited = [fd for fd in (write_fd, reply_read) if fd is not None]
         if events:
-            argv = [*argv[:4], "--fd", str(write_fd), *argv[4:]]
+            fds = ["--fd", str(write_fd)] + (["--reply-fd", str(reply_read)] if reply_read is not None else [])
+            argv = [*argv[:4], *fds, *argv[4:]]
         command, env, cwd = self._command(argv, list(binds), slot)
         start = time.monotonic()
         try:
@@ -216,17 +240,23 @@ class Sandbox:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
-                pass_fds=(write_fd,),
+                pass_fds=tuple(inherited),
                 start_new_session=True,  # its own process group: killed as a whole
                 env=env,
                 cwd=cwd,
             )
         finally:
-            os.close(write_fd)
+            for fd in inherited:
+                os.close(fd)
         try:
-            result = self._collect(process, read_fd)
+            result = self._collect(process, read_fd, reply_write, conversation)
         finally:
             os.close(read_fd)
+            if reply_write is not None:
+                try:
+                    os.close(reply_write)
+                except OSError:
+                    pass
             if cwd is not None:
                 shutil.rmtree(cwd, ignore_errors=True)
         result.seconds = time.monotonic() - start
@@ -337,33 +367,55 @@ class Sandbox:
 
     # --- watching a run -------------------------------------------------------------------------------------
 
-    def _collect(self, process, read_fd):
+    def _collect(self, process, read_fd, reply_fd, conversation):
+        """Read the run's events and log until it ends; answer through ``reply_fd``; enforce the deadlines."""
         limits = self.limits
         selector = selectors.DefaultSelector()
         selector.register(read_fd, selectors.EVENT_READ, "events")
         selector.register(process.stdout, selectors.EVENT_READ, "log")
         os.set_blocking(read_fd, False)
         os.set_blocking(process.stdout.fileno(), False)
-        events, pending, log = [], b"", b""
-        total, budget = 0, limits.output_mb * MB
+        if reply_fd is not None:
+            os.set_blocking(reply_fd, False)
+        lines = _LineReader()
+        outgoing, writing = bytearray(), False
+        log = b""
+        unsolicited, budget = 0, limits.output_mb * MB
         run_deadline = time.monotonic() + limits.run_seconds
-        active, active_deadline = None, None
-        completed, failure = False, ""
-        done_deadline = None
+        completed, failure, done_deadline = False, "", None
         open_streams = 2
         while open_streams:
             now = time.monotonic()
-            deadline = min(run_deadline, active_deadline or run_deadline, done_deadline or run_deadline)
+            if conversation.finished and done_deadline is None:
+                completed, done_deadline = True, now + 2.0
             if done_deadline is not None and now >= done_deadline:
                 break  # done, but something the student started still holds the pipe: it is killed below
+            step_deadline = None if completed else conversation.deadline
+            deadline = min(d for d in (run_deadline, step_deadline, done_deadline) if d is not None)
             if now >= deadline:
-                if active is not None and active_deadline is not None and now >= active_deadline:
-                    failure = f"ran longer than {limits.cell_seconds:g} s (wall clock)"
+                if step_deadline is not None and now >= step_deadline:
+                    failure = conversation.timeout_failure()
                 else:
                     failure = f"the run took longer than {limits.run_seconds:g} s in all"
                 break
+            if reply_fd is not None and bool(outgoing) != writing:
+                writing = bool(outgoing)
+                if writing:
+                    selector.register(reply_fd, selectors.EVENT_WRITE, "replies")
+                else:
+                    selector.unregister(reply_fd)
             ready = selector.select(timeout=min(deadline - now, 1.0))
             for key, _ in ready:
+                if key.data == "replies":
+                    try:
+                        written = os.write(reply_fd, outgoing[: 1 << 16])
+                    except BlockingIOError:
+                        continue
+                    except OSError:  # the runner closed its end (or died): nothing more reaches it
+                        outgoing.clear()
+                        continue
+                    del outgoing[:written]
+                    continue
                 fd = key.fileobj if isinstance(key.fileobj, int) else key.fileobj.fileno()
                 try:
                     chunk = os.read(fd, 1 << 16)
@@ -373,26 +425,26 @@ class Sandbox:
                     selector.unregister(key.fileobj)
                     open_streams -= 1
                     continue
-                total += len(chunk)
                 if key.data == "log":
+                    unsolicited += len(chunk)
                     if len(log) < 8192:
                         log += chunk[: 8192 - len(log)]
                     continue
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
-                for line in lines:
-                    event = _parse_event(line)
+                arrived = time.monotonic()
+                for line, rejected in lines.feed(chunk, conversation.line_limit()):
+                    reply, solicited = b"", False
+                    event = None if rejected else _parse_event(line)
                     if event is None:
-                        continue
-                    kind = event.get("event")
-                    if kind == "start":
-                        active, active_deadline = event, time.monotonic() + limits.cell_seconds
-                    elif kind == "end":
-                        active, active_deadline = None, None
-                    elif kind == "done":
-                        completed, done_deadline = True, time.monotonic() + 2.0
-                    events.append(event)
-            if total > budget:
+                        reply = conversation.rejected(rejected or "not a JSON object with an event name", arrived)
+                    else:
+                        reply, solicited = conversation.receive(event, arrived)
+                    if not solicited:
+                        unsolicited += len(line) if not rejected else lines.last_length
+                    if reply:
+                        outgoing += reply
+                if lines.discarded:
+                    unsolicited += lines.take_discarded()
+            if unsolicited > budget:
                 failure = f"printed or returned more than {limits.output_mb} MB"
                 break
         selector.close()
@@ -402,20 +454,123 @@ class Sandbox:
         if not completed and not failure:
             failure = _death(returncode, log.decode("utf-8", "replace"))
         return RunResult(
-            events,
+            getattr(conversation, "events", []),
             completed and not failure,
             failure,
-            active if failure else None,
+            conversation.active if failure else None,
             returncode,
             log.decode("utf-8", "replace"),
             0.0,
         )
 
 
+class Recorder:
+    """The default conversation: every event kept as it came, no answers; a start/end pair times an activity.
+
+    This is how the feedback run is read (``grader.feedback``): its runner pushes one event per
+    cell and says "done" at the end.  A line may be as long as the run's whole output budget.
+    """
+
+    replies = False
+
+    def __init__(self, limits):
+        self.limits, self.events = limits, []
+        self.active, self.deadline, self.finished = None, None, False
+
+    def line_limit(self):
+        return self.limits.output_mb * MB
+
+    def receive(self, event, now):
+        kind = event.get("event")
+        if kind == "start":
+            self.active, self.deadline = event, now + self.limits.cell_seconds
+        elif kind == "end":
+            self.active, self.deadline = None, None
+        elif kind == "done":
+            self.finished = True
+        self.events.append(event)
+        return b"", False
+
+    def rejected(self, reason, now):
+        return b""
+
+    def timeout_failure(self):
+        return f"ran longer than {self.limits.cell_seconds:g} s (wall clock)"
+
+
+class _LineReader:
+    """Splits the event pipe into lines, dropping (without keeping) a line longer than the limit of the moment."""
+
+    def __init__(self):
+        self.pending = bytearray()
+        self.discarding = False
+        self.discarded = 0  # bytes dropped since last taken
+        self.last_length = 0  # length of the last rejected line
+
+    def feed(self, chunk, limit):
+        """Yield ``(line, reason)``: a complete line and "" or, for a rejected one, ``(b"", why)``."""
+        start = 0
+        while True:
+            end = chunk.find(b"\n", start)
+            piece = chunk[start:] if end < 0 else chunk[start:end]
+            if self.discarding:
+                self.discarded += len(piece)
+            else:
+                self.pending += piece
+                if len(self.pending) > limit:
+                    self.discarded += len(self.pending)
+                    self.pending.clear()
+                    self.discarding = True
+            if end < 0:
+                return
+            start = end + 1
+            if self.discarding:
+                self.discarding = False
+                self.last_length = 0
+                yield b"", f"a line longer than {limit} bytes"
+                continue
+            line = bytes(self.pending)
+            self.pending.clear()
+            if line.strip():
+                depth = _depth(line)
+                if depth > MAX_EVENT_DEPTH:
+                    self.last_length = len(line)
+                    yield b"", f"a line nested {depth} levels deep (at most {MAX_EVENT_DEPTH})"
+                    continue
+                yield line, ""
+
+    def take_discarded(self):
+        taken, self.discarded = self.discarded, 0
+        return taken
+
+
+_KEEP = bytes(set(range(256)) - set(b'"[]{}'))  # what the skeleton of a line drops
+
+
+def _depth(line):
+    """The deepest nesting of ``[`` and ``{`` in a line of JSON (outside strings), counted without parsing it.
+
+    A line with few brackets gets their count (a bound, at C speed).  Otherwise escaped backslashes,
+    then escaped quotes, are dropped (``bytes.replace``, left to right), so that every quote left
+    delimits a string, and what remains of brackets and quotes is scanned with NumPy.
+    """
+    opening = line.count(b"[") + line.count(b"{")
+    if opening <= MAX_EVENT_DEPTH:
+        return opening
+    skeleton = line.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, delete=_KEEP)
+    if not skeleton:
+        return 0
+    codes = np.frombuffer(skeleton, dtype=np.uint8)
+    quote = codes == ord('"')
+    outside = (np.cumsum(quote) % 2 == 0) & ~quote
+    opening = outside & ((codes == ord("[")) | (codes == ord("{")))
+    closing = outside & ((codes == ord("]")) | (codes == ord("}")))
+    steps = opening.astype(np.int32) - closing.astype(np.int32)
+    return int(np.cumsum(steps).max(initial=0))
+
+
 def _parse_event(line):
     """One event from the runner, or None for anything that is not a JSON object with an event name."""
-    if not line.strip():
-        return None
     try:
         event = json.loads(line)
     except (ValueError, RecursionError):
