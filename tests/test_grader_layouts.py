@@ -70,7 +70,7 @@ def _grade_with_the_command(course, *, cwd, user=None, env=None):
     if user is not None:
         command = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *command]
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode in (0, 3), done.stdout + done.stderr  # 3: some need a look (similarity, say)
     report = json.loads((Path(course) / "reports" / f"{ASSIGNMENT}.json").read_text())
     return {s["student"]: (s["total"], s["max_total"]) for s in report["students"]}, done
 
