@@ -236,8 +236,18 @@ def _walk(tree, label, budget):
     return flags
 
 
-class _TooManyMagics(Exception):
-    pass
+class TooManyMagics(Exception):
+    """A cell has more IPython magics than the grader rewrites, or its notebook's budget for them is spent."""
+
+
+def ipython_to_python(source, budget=None):
+    """``source`` with IPython's magics rewritten as the Python they stand for (nothing runs), within bounds.
+
+    IPython's own ``TransformerManager`` does the rewriting, at most ``MAX_MAGICS`` times and within what is
+    left of ``budget.magic_lines`` (a new :class:`ScanBudget` when None).  Raises :class:`TooManyMagics`
+    past those bounds; IPython's own errors on odd input propagate.  Also used by :mod:`grader.fingerprint`.
+    """
+    return _transformer(budget if budget is not None else ScanBudget()).transform_cell(source)
 
 
 def _transformer(budget):
@@ -252,7 +262,7 @@ def _transformer(budget):
             # the tokenizer's time goes by tokens), and stop before the budget is gone
             cost = sum(1 + len(line) // 50 for line in lines)
             if self.rewrites >= MAX_MAGICS or cost > budget.magic_lines:
-                raise _TooManyMagics
+                raise TooManyMagics
             self.rewrites += 1
             budget.magic_lines -= cost
             return super().do_one_token_transform(lines)
@@ -285,8 +295,8 @@ def _parse(source, label, budget):
         return None, [Flag(label, 0, "cannot be read (too deeply nested or too large): read it")]
     flags = []
     try:
-        python = _transformer(budget).transform_cell(source)
-    except _TooManyMagics:
+        python = ipython_to_python(source, budget)
+    except TooManyMagics:
         flags.append(
             Flag(label, 0, f"has more IPython magics, shell or help lines than the scan reads ({MAX_MAGICS}): read it")
         )

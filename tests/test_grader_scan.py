@@ -175,3 +175,13 @@ def test_the_course_solutions_are_far_inside_the_bounds():
         assert 10 * sum(map(len, sources)) <= scan.MAX_SCAN_CHARS, assignment
         assert 10 * max(map(len, sources)) <= scan.MAX_CELL_CHARS, assignment
         assert 10 * nodes <= scan.MAX_NODES, assignment
+
+
+def test_the_similarity_reader_shares_the_bounds_on_magics(transform_passes):
+    """grader.fingerprint reads cells with magics through the same bounded rewriting (it also ran 500 passes)."""
+    from grader import fingerprint
+
+    with pytest.raises(fingerprint.TooComplex, match="IPython magics"):
+        fingerprint.parse("%time pass\n" * 7000)
+    assert transform_passes["passes"] <= scan.MAX_MAGICS
+    assert fingerprint.parse("%time x = 1\ny = 2\n") is not None
