@@ -148,9 +148,9 @@ def test_the_preflight_mounts_the_packages_as_the_runs_do(course, monkeypatch):
     seen = []
     real = Sandbox.run_script
 
-    def recording(self, script, args, binds=(), slot=0, sys_path=()):
+    def recording(self, script, args, binds=(), slot=0, **options):
         seen.append((script, sorted(binds)))
-        return real(self, script, args, binds=binds, slot=slot, sys_path=sys_path)
+        return real(self, script, args, binds=binds, slot=slot, **options)
 
     monkeypatch.setattr(Sandbox, "run_script", recording)
     try:
