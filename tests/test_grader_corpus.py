@@ -275,3 +275,10 @@ def test_a_sleeper_costs_at_most_its_time_budget(graded):
     sleeper = _summary(report, "sleeper")
     assert any("time budget" in death for death in sleeper.deaths), sleeper.deaths
     assert sleeper.seconds <= budget + 20, sleeper.seconds  # the runs themselves; the rest is the grader's own work
+
+
+@pytest.mark.parametrize("student", ["scan_deep_bomb", "scan_chain_bomb"])
+def test_a_cell_too_deep_to_compile_is_an_error_of_that_cell_not_a_dead_run(graded, student):
+    """Python cannot parse 40000 nested operators (MemoryError, RecursionError): the cell fails, nothing dies."""
+    _, report, _, _ = graded
+    assert _summary(report, student).deaths == []
