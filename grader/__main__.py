@@ -100,7 +100,12 @@ def main(argv=None):
         help="wall clock of all the runs of one student together",
     )
     group.add_argument("--output-mb", type=int, default=defaults.output_mb)
-    group.add_argument("--event-kb", type=int, default=defaults.event_kb, help="the longest event line parsed")
+    group.add_argument(
+        "--event-kb",
+        type=int,
+        default=defaults.event_kb,
+        help="the longest event line of the feedback run that is parsed",
+    )
     group.add_argument(
         "--total-memory-mb",
         type=int,
