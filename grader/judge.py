@@ -60,7 +60,7 @@ import rnn_checks
 import rnn_ref
 
 from . import references
-from .sandbox import CONTROL_LINE_BYTES
+from .sandbox import CONTROL_LINE_BYTES, PACKAGES_MOUNT
 from .sandboxed import wire
 from .views import CHECKS_STUB, ViewMaker
 
@@ -160,15 +160,23 @@ class _Timed:
 
 
 def mount_points(package="rnn_ref"):
-    """Every place inside the sandbox where ``import <package>`` could find it (``rnn_ref`` or ``rnn_checks``)."""
+    """Every place inside the sandbox where ``import <package>`` could find it (``rnn_ref`` or ``rnn_checks``).
+
+    First the fixed place, first on the runners' ``sys.path`` (``PACKAGES_MOUNT``): the import works there
+    whatever the layout of the installation (a venv outside the course, an editable install made elsewhere,
+    the course found through the working directory).  Then the package's own folder and every folder of
+    this process's ``sys.path`` that holds it, as found and with links resolved, so that no other route
+    inside the sandbox (a site-packages copy, an editable finder's mapping) leads to the real package.
+    """
     import sys
 
-    points = {str({"rnn_ref": RNN_REF_DIR, "rnn_checks": RNN_CHECKS_DIR}[package])}
+    host = {"rnn_ref": RNN_REF_DIR, "rnn_checks": RNN_CHECKS_DIR}[package]
+    points = {str(host)}
     for entry in sys.path:
-        candidate = Path(entry) / package
-        if entry and candidate.is_dir() and str(Path(entry)).startswith(str(Path(sys.prefix).resolve())):
-            points.add(str(candidate.resolve()))
-    return sorted(points)
+        candidate = Path(entry or os.curdir) / package
+        if candidate.is_dir():
+            points.update((str(candidate.absolute()), str(candidate.resolve())))
+    return [f"{PACKAGES_MOUNT}/{package}", *sorted(points)]
 
 
 def autodiff_locations(packages=AUTODIFF_PACKAGES):

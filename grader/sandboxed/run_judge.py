@@ -134,7 +134,7 @@ def run_cell(source, index, namespace, unavailable):
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     try:
         statements = ast.parse(source, filename).body
-    except SyntaxError as exc:
+    except (SyntaxError, RecursionError, MemoryError, ValueError) as exc:  # the last three: nested too deeply
         return exc, 0
     skipped = 0
     for statement in statements:

@@ -1246,6 +1246,121 @@ OWN_WORK_CASES = [
 ]
 
 
+# --- Area B (issue 10): bounded cost outside the sandbox -----------------------------------------------------
+# Sleepers, memory held outside the address space (memfd, System V, /dev), crafted cells for the static scan,
+# output floods.  Graded in the same batch as honest_correct (full marks) and honest_blank (zero).
+# ``SLEEP`` is just under the corpus's cell limit (tight_limits: 6 s a cell or call).
+
+SLEEP = 5
+
+
+def _sleeps_everywhere(kit):
+    """Correct, but every solution cell and every call sleeps just under the cell limit: no run can finish."""
+    notebook = kit.honest()
+    for number in range(len(kit.solution_ids)):
+        cell = kit.solution(notebook, number)
+        body = cell.source.replace('    """\n', f'    """\n    time.sleep({SLEEP})\n', 1)
+        assert body != cell.source, "a solution without a docstring"
+        cell.source = f"import time\n\ntime.sleep({SLEEP})\n\n" + body
+    kit.write(notebook)
+
+
+MEMFD_BOMB = """import os
+held, refused = 0, []
+for _ in range(64):  # 2 GB in anonymous files, 32 MB each: none of it in the address space
+    try:
+        fd = os.memfd_create('hold')
+        os.write(fd, b'x' * 2**25)
+        held += 32
+    except OSError as error:
+        refused.append(error.errno)
+        break
+print(held, 'MB held outside the address space; refused:', refused)"""
+
+SYSV_BOMB = """import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+held = 0
+for _ in range(64):  # System V segments outlive shmdt: 2 GB held, 32 MB mapped at a time
+    segment = libc.shmget(0, 2**25, 0o1000 | 0o600)
+    if segment < 0:
+        print('shmget refused, errno', ctypes.get_errno())
+        break
+    address = libc.shmat(segment, None, 0)
+    ctypes.memset(address, 1, 2**25)
+    libc.shmdt(ctypes.c_void_p(address))
+    held += 32
+queue = libc.msgget(0, 0o1000 | 0o600)
+print(held, 'MB of shared memory held; msgget:', queue, ctypes.get_errno())"""
+
+DEV_BOMB = """for path in ['/dev/shm/fill', '/dev/fill', '/dev/mqueue/fill']:
+    try:
+        with open(path, 'wb') as f:
+            for _ in range(64):
+                f.write(b'x' * 2**24)
+        print('WROTE', path)
+    except OSError as error:
+        print('refused', path, error.errno)"""
+
+NEWLINE_FLOOD = """import os
+for fd in range(1, 30):  # empty lines on every descriptor: cheap to write, each one a line to read
+    try:
+        for _ in range(200):
+            os.write(fd, b'\\n' * 2**20)
+    except OSError:
+        pass"""
+
+AREA_B_CASES = [
+    Case(
+        "sleeper",
+        "sleeps just under the cell limit in every solution cell and in every call",
+        _sleeps_everywhere,
+        ZERO,
+        review=True,
+        reason="time budget",
+    ),
+    Case("memfd_bomb", "holds 2 GB in memfd files, in a cell of its own", _extra_cell(MEMFD_BOMB), FULL, review=True),
+    Case(
+        "sysv_bomb",
+        "holds 2 GB in System V shared memory and message queues, in a cell of its own",
+        _extra_cell(SYSV_BOMB),
+        FULL,
+        review=True,
+    ),
+    Case("dev_bomb", "fills /dev/shm and /dev, in a cell of its own", _extra_cell(DEV_BOMB), FULL, review=True),
+    Case(
+        "scan_magic_bomb",
+        "a cell of its own of 77 KB of IPython magics (IPython re-reads the cell for each: the audit's 79 s)",
+        _extra_cell("%time pass\n" * 7000),
+        FULL,
+        review=True,
+    ),
+    Case(
+        "scan_deep_bomb",
+        "a cell of its own nested 40000 levels deep (a recursive reader crashes on it)",
+        _extra_cell("x = " + "-" * 40_000 + "1"),
+        FULL,
+        review=True,
+    ),
+    Case(
+        "scan_chain_bomb",
+        "a cell of its own assigning an attribute chain 10000 long",
+        _extra_cell("a" + ".b" * 10_000 + " = 1", after=1),
+        FULL,
+        review=True,
+    ),
+    Case(
+        "newline_flood",
+        "writes 200 MB of empty lines on every descriptor, in a cell of its own",
+        _extra_cell(NEWLINE_FLOOD),
+        FULL,
+        review=True,
+        reason="more than",
+    ),
+]
+CASES += AREA_B_CASES
+
+
 def write_corpus(course, assignment, cases=CASES):
     """Write every case into ``course/submitted/<case>/<assignment>``; return the cases."""
     kit = Kit.load(course, assignment)
