@@ -11,7 +11,9 @@ sandbox and imports neither.
 =========================  ======================================================
 :mod:`grader.pipeline`     the batch: one student per worker, results saved in order
 :mod:`grader.precheck`     checks before anything runs; quarantine; cells restored
-:mod:`grader.sandbox`      bubblewrap + prlimit runs, their limits and how they end
+:mod:`grader.sandbox`      bubblewrap + seccomp + prlimit runs, their limits, budgets and how they end
+:mod:`grader.seccomp`      the seccomp filter: system calls that hold memory outside the limits
+:mod:`grader.preflight`    before any student: the sandbox imports what the runs need
 :mod:`grader.feedback`     the whole notebook in the sandbox, for the feedback
 :mod:`grader.judge`        the points: the student's functions on secret inputs, compared outside
 :mod:`grader.views`        rnn_ref without the references of the graded functions

@@ -8,10 +8,14 @@ students named) into nbgrader's gradebook, writes ``autograded/`` and, with
 nbgrader's ``generate_feedback``, ``feedback/``, and writes a report
 (``reports/ASSIGNMENT.md``, ``.csv``, ``.json``) and the class report
 (``reports/ASSIGNMENT.html``, :mod:`grader.classreport`).  It refuses to run without
-the sandbox unless ``--unsafe-no-sandbox`` is given.  Exit status: 0 when
-every submission was graded, 3 when some need a human look (quarantined,
-flagged, killed by a limit), 2 when the sandbox is unavailable, 1 on a
-course error.
+the sandbox unless ``--unsafe-no-sandbox`` is given, and before any student
+it checks that the sandboxed runs import what they need (:mod:`grader.preflight`).
+Exit status: 0 when every submission was graded, 3 when some need a human look
+(quarantined, flagged, killed by a limit), 2 when the sandbox is unavailable
+or cannot import what grading needs, 1 on a course error.
+
+``check-sandbox`` runs a sandboxed Python and says which walls hold here (and
+which do not: no seccomp filter for this architecture, no cgroup).
 """
 
 from __future__ import annotations
@@ -34,7 +38,10 @@ def _limits(args, course):
         tmp_mb=args.tmp_mb,
         cell_seconds=cell_seconds,
         run_seconds=args.run_seconds,
+        student_seconds=args.student_seconds,
         output_mb=args.output_mb,
+        event_kb=args.event_kb,
+        total_memory_mb=args.total_memory_mb,
     )
 
 
@@ -50,6 +57,19 @@ def _class_report(paths):
     except Exception as exc:  # the grades are saved: a failed page must not hide them
         print(f"the class report could not be written: {type(exc).__name__}: {exc}", file=sys.stderr)
         return None
+
+
+def _check_sandbox(cgroups):
+    sandbox = Sandbox(cgroups=cgroups)
+    try:
+        sandbox.check()
+    except SandboxUnavailable as exc:
+        print(f"sandbox unavailable: {exc}", file=sys.stderr)
+        return 2
+    print(f"sandbox ok: {sandbox.description()}")
+    for note in sandbox.notes():
+        print(f"note: {note}")
+    return 0
 
 
 def main(argv=None):
@@ -73,25 +93,41 @@ def main(argv=None):
     group.add_argument("--tmp-mb", type=int, default=defaults.tmp_mb)
     group.add_argument("--cell-seconds", type=float, default=None, help="default: nbgrader's Execute.timeout, else 60")
     group.add_argument("--run-seconds", type=float, default=defaults.run_seconds)
+    group.add_argument(
+        "--student-seconds",
+        type=float,
+        default=defaults.student_seconds,
+        help="wall clock of all the runs of one student together",
+    )
     group.add_argument("--output-mb", type=int, default=defaults.output_mb)
-    commands.add_parser("check-sandbox", help="check that the sandbox works here")
+    group.add_argument(
+        "--event-kb",
+        type=int,
+        default=defaults.event_kb,
+        help="the longest event line of the feedback run that is parsed",
+    )
+    group.add_argument(
+        "--total-memory-mb",
+        type=int,
+        default=defaults.total_memory_mb,
+        help="hard total per sandbox (a cgroup's MemoryMax), where systemd-run can make one",
+    )
+    cgroup_help = "a cgroup per sandbox through systemd-run: where it works (auto), required, or off"
+    group.add_argument("--cgroups", choices=("auto", "require", "off"), default="auto", help=cgroup_help)
+    check = commands.add_parser("check-sandbox", help="check that the sandbox works here, and say which walls hold")
+    check.add_argument("--cgroups", choices=("auto", "require", "off"), default="auto", help=cgroup_help)
     args = parser.parse_args(argv)
 
     if args.command == "check-sandbox":
-        try:
-            Sandbox().check()
-        except SandboxUnavailable as exc:
-            print(f"sandbox unavailable: {exc}", file=sys.stderr)
-            return 2
-        print("sandbox ok: bubblewrap and prlimit work here")
-        return 0
+        return _check_sandbox(args.cgroups)
 
     from .course import Course, CourseError
     from .pipeline import Grader
+    from .preflight import SetupError
     from .text import plain
 
     course = Course.load(args.course)
-    sandbox = Sandbox(_limits(args, course), unsafe=args.unsafe_no_sandbox)
+    sandbox = Sandbox(_limits(args, course), unsafe=args.unsafe_no_sandbox, cgroups=args.cgroups)
     try:
         sandbox.check()
     except SandboxUnavailable as exc:
@@ -104,6 +140,8 @@ def main(argv=None):
         return 2
     if args.unsafe_no_sandbox:
         print("WARNING: --unsafe-no-sandbox: student code runs without the sandbox.", file=sys.stderr)
+    for note in sandbox.notes() if not args.unsafe_no_sandbox else []:
+        print(f"note: {note}", file=sys.stderr)
     try:
         grader = Grader(course, args.assignment, sandbox, jobs=args.jobs, seed=args.seed)
     except CourseError as exc:
@@ -111,6 +149,9 @@ def main(argv=None):
         return 1
     try:
         report = grader.grade(args.student, feedback=not args.no_feedback)
+    except SetupError as exc:
+        print(f"refusing to grade: {exc}", file=sys.stderr)
+        return 2
     finally:
         grader.close()
     paths = report.write(Path(args.report_dir) if args.report_dir else course.root / "reports")

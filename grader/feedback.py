@@ -49,7 +49,7 @@ def run_notebook(sandbox, notebook, cells, slot, workdir, skip_cells=None, packa
         result = _run(sandbox, cells, slot, workdir, skip_cells, Path(package))
         if result.completed:
             break
-        death = _death_of(result)
+        death = _death_of(result, known_cells={c["index"] for c in cells})  # a forged index is no cell's
         deaths.append(death)
         if death.kind != "cell":
             break

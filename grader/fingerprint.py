@@ -42,6 +42,8 @@ import ast
 import zlib
 from dataclasses import dataclass, field
 
+from .scan import MAX_MAGICS, TooManyMagics, ipython_to_python
+
 K = 12  # tokens per k-gram: about one statement such as `a = x @ W.T + h @ U.T + b`
 W = 4  # k-grams per winnowing window: any match of W + K - 1 = 15 tokens is found
 MAX_SOURCE_CHARS = 100_000  # a larger cell is not parsed (ast.parse is linear, but a batch must not wait)
@@ -84,10 +86,10 @@ def parse(source):
     except (RecursionError, MemoryError, ValueError) as exc:
         raise TooComplex(f"cannot be parsed ({type(exc).__name__})") from None
     if tree is None and ("%" in source or "!" in source):
-        try:  # a magic or a shell line: read it as IPython does (the transformer runs nothing)
-            from IPython.core.inputtransformer2 import TransformerManager
-
-            tree = ast.parse(TransformerManager().transform_cell(source))
+        try:  # a magic or a shell line: read it as IPython does (the transformer runs nothing), within bounds
+            tree = ast.parse(ipython_to_python(source))
+        except TooManyMagics:  # IPython re-reads the whole cell for each magic: 77 KB of them took minutes
+            raise TooComplex(f"more IPython magics than the grader reads ({MAX_MAGICS})") from None
         except SyntaxError:
             return None
         except (RecursionError, MemoryError, ValueError) as exc:

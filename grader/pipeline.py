@@ -6,7 +6,8 @@ For each student (in a pool of worker threads, one sandbox slot each):
    with its reason and nothing of it runs;
 2. prepare the notebook as ``nbgrader autograde`` does (sources restored);
 3. run it whole in the sandbox, for the feedback (:mod:`grader.feedback`);
-4. run the judge (:mod:`grader.judge`), which gives the test cells' points;
+4. run the judge (:mod:`grader.judge`), which gives the test cells' points; nothing of the
+   feedback run is passed to it;
 5. scan the student's code for tricks (:mod:`grader.scan`);
 6. fingerprint the graded functions (:mod:`grader.similarity`).
 
@@ -51,6 +52,7 @@ from .files import new_folder_beside, swap_in
 from .gradebook import GradebookWriter
 from .judge import RNN_CHECKS_DIR, RNN_REF_DIR, Judge, _make_readable
 from .precheck import check_submission, code_cells, prepare, unchanged_answer
+from .preflight import check_imports
 from .report import Report, Row, StudentSummary
 from .scan import scan_cells
 from .text import plain, valid_unicode
@@ -149,16 +151,21 @@ class Grader:
 
     # --- the batch ---------------------------------------------------------------------------------------
 
+    def check_environment(self):
+        """Raise :class:`grader.preflight.SetupError` unless the sandboxed runs import what they need."""
+        view = self.judge.groups[0].view.path if self.judge.groups else None
+        check_imports(self.sandbox, view, self.package)
+
     def grade(self, students=None, feedback=True):
-        """Grade ``students`` (default: every submission); return the :class:`Report`."""
+        """Grade ``students`` (default: every submission); return the :class:`Report`.
+
+        Raises :class:`grader.preflight.SetupError`, before any student, when the sandbox cannot import
+        what the runs need.
+        """
         start = time.monotonic()
+        self.check_environment()
         students = list(dict.fromkeys(students)) if students else self.course.students(self.assignment)
-        report = Report(
-            self.assignment,
-            self.seed,
-            "none (UNSAFE)" if self.sandbox.unsafe else "bubblewrap + prlimit",
-            asdict(self.sandbox.limits),
-        )
+        report = Report(self.assignment, self.seed, self.sandbox.description(), asdict(self.sandbox.limits))
         report.untrusted_cells = self.model.untrusted_tests()
         slots = queue.Queue()
         for slot in range(self.jobs):
@@ -229,6 +236,17 @@ class Grader:
         )
         if checked.quarantined:
             return
+        # every sandboxed run of this student shares one wall-clock budget (Limits.student_seconds)
+        with self.sandbox.budget(slot) as budget:
+            self._run_notebooks(result, slot)
+        if budget.exhausted:
+            result.deaths.append(
+                f"time budget: this student's runs took {budget.seconds:g} s in all, the most one student may take "
+                "(--student-seconds); what was not graded by then earns nothing"
+            )
+
+    def _run_notebooks(self, result, slot):
+        checked = result.checked
         for name, model in self.model.notebooks.items():
             prepared = prepare(checked.notebooks[name], model)
             cells = code_cells(prepared, model)
@@ -240,8 +258,9 @@ class Grader:
             result.similarity_notes += notes
             executed, deaths = run_notebook(self.sandbox, prepared, cells, slot, self.workdir, package=self.package)
             result.deaths += [f"feedback run: {d.where(labels)} {d.failure}" for d in deaths]
-            skip = {d.index: d.failure for d in deaths if d.kind == "cell"}
-            verdicts, judge_deaths = self.judge.grade(name, cells, slot, skip, labels)
+            # nothing of the feedback run reaches the judge (no value made in one sandboxed run is input of
+            # another): the judge finds the cells that kill its own runs itself
+            verdicts, judge_deaths = self.judge.grade(name, cells, slot, labels)
             result.deaths += [f"judge: {d.where(labels)} {d.failure}" for d in judge_deaths]
             result.executed[name] = executed
             self._score(result, name, model, executed, verdicts)

@@ -39,3 +39,8 @@ def builds_on(key):
 def available(key):
     """Everything a view for ``key`` must keep working (the seeds of :mod:`grader.views`)."""
     return tuple(sorted(set(allowed(key)) | set(builds_on(key).values())))
+
+
+def conventions(key):
+    """Helper name in the notebook -> what its reference expects of its arguments (``rnn_checks.conventions``)."""
+    return {name: rnn_checks.conventions(k) for name, k in rnn_checks.spec(key).builds_on.items()}

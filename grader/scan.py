@@ -13,13 +13,44 @@ the interpreter's internals (``sys.modules``, ``sys.settrace``, ``__builtins__``
 outside the working directory, ``exec``/``eval``/``compile``/``__import__``,
 and importing from :mod:`rnn_ref` anything but the activations and plain data
 (a NamedTuple record such as ``RNNCache``, a constant such as ``GATES``).
+
+The scan runs in the grader's own process, on code written to hurt it, so its
+work is bounded by construction, and what it cannot read is itself a flag:
+
+* a cell is first parsed as plain Python (honest cells always are); only a cell
+  that does not parse goes through IPython's ``TransformerManager``, which turns
+  magics (``%time``, ``!ls``, ``x?``) into Python.  That manager re-reads the
+  whole cell once per magic it rewrites, up to 500 times, and then gives up:
+  a 77 KB cell of magics cost 79 s and was then not scanned at all.  Here it may
+  rewrite at most ``MAX_MAGICS`` magics per cell and re-read at most
+  ``MAX_MAGIC_LINES`` lines per notebook; past that, the lines IPython would
+  rewrite are read as ``pass`` and the rest of the cell is still scanned;
+* at most ``MAX_CELL_CHARS`` per cell and ``MAX_SCAN_CHARS`` per notebook are
+  parsed, at most ``MAX_NODES`` syntax nodes are visited, ``MAX_DEPTH`` levels
+  deep, without recursion (a chain of 5000 ``+`` or ``not`` is one level per
+  operator);
+* at most ``MAX_FLAGS_PER_CELL`` and ``MAX_FLAGS`` flags are kept, each
+  quoting at most ``MAX_QUOTE`` characters of the student's code.
+
+``benchmarks/scan.py`` measures the scan on crafted cells of each kind.
 """
 
 from __future__ import annotations
 
 import ast
 import importlib
+import re
 from dataclasses import dataclass
+
+MAX_CELL_CHARS = 50_000
+MAX_SCAN_CHARS = 200_000
+MAX_MAGICS = 20
+MAX_MAGIC_LINES = 5_000
+MAX_NODES = 60_000
+MAX_DEPTH = 100
+MAX_FLAGS_PER_CELL = 20
+MAX_FLAGS = 100
+MAX_QUOTE = 80
 
 _MODULES = {
     "ctypes": "loads C libraries",
@@ -92,61 +123,44 @@ class Flag:
         return f"{self.cell}, line {self.line}: {self.message}"
 
 
-class _Visitor(ast.NodeVisitor):
-    def __init__(self, label):
-        self.label, self.flags = label, []
+class ScanBudget:
+    """What is left to read of one notebook (see the module docstring); shared by its cells."""
 
-    def flag(self, node, message):
-        self.flags.append(Flag(self.label, getattr(node, "lineno", 0), message))
+    def __init__(self):
+        self.chars, self.magic_lines, self.nodes = MAX_SCAN_CHARS, MAX_MAGIC_LINES, MAX_NODES
 
-    def visit_Import(self, node):
-        for alias in node.names:
-            self._module(node, alias.name)
-        self.generic_visit(node)
 
-    def visit_ImportFrom(self, node):
-        module = node.module or ""
-        self._module(node, module, [alias.name for alias in node.names])
-        self.generic_visit(node)
+def _quote(text):
+    """At most MAX_QUOTE characters of the student's text, for a flag."""
+    text = str(text)
+    return text if len(text) <= MAX_QUOTE else text[:MAX_QUOTE] + "..."
 
-    def _module(self, node, module, names=()):
-        root = module.split(".")[0]
-        if root in _MODULES:
-            self.flag(node, f"imports {module} ({_MODULES[root]})")
-        if root == "rnn_ref" and module not in _ALLOWED_FROM_RNN_REF:
-            names = [name for name in names if not _is_data(module, name)]  # issue 11: RNNCache is no reference
-            if names or not isinstance(node, ast.ImportFrom):
-                what = f"{', '.join(names)} from {module}" if names else module
-                self.flag(node, f"imports {what} (the reference: a graded function must not call it)")
 
-    def visit_Call(self, node):
-        if isinstance(node.func, ast.Name) and node.func.id in _CALLS:
-            self.flag(node, f"calls {node.func.id} ({_CALLS[node.func.id]})")
-        if isinstance(node.func, ast.Name) and node.func.id == "open" and node.args:
-            target = node.args[0]
-            if not (isinstance(target, ast.Constant) and isinstance(target.value, str) and _inside(target.value)):
-                self.flag(node, "opens a file outside the working directory (or one named at run time)")
-        self.generic_visit(node)
+def _dotted(node):
+    """``a.b.c`` for an attribute chain (``(...).c`` when it starts with something else), without recursion."""
+    parts = []
+    while isinstance(node, ast.Attribute) and len(parts) <= MAX_QUOTE:
+        parts.append(node.attr)
+        node = node.value
+    parts.append(node.id if isinstance(node, ast.Name) else "(...)")
+    return _quote(".".join(reversed(parts)))
 
-    def visit_Attribute(self, node):
-        if node.attr in _ATTRIBUTES:
-            self.flag(node, f"uses .{node.attr} ({_ATTRIBUTES[node.attr]})")
-        self.generic_visit(node)
 
-    def visit_Assign(self, node):
-        for target in node.targets:
-            self._assigned(target)
-        self.generic_visit(node)
+def _inside(path):
+    return not (path.startswith("/") or path.startswith("~") or ".." in path.split("/"))
 
-    def visit_AugAssign(self, node):
-        self._assigned(node.target)
-        self.generic_visit(node)
 
-    def _assigned(self, target):
-        if isinstance(target, ast.Attribute) and isinstance(target.value, (ast.Name, ast.Attribute)):
-            base = ast.unparse(target.value)
-            if base not in ("self", "cls"):
-                self.flag(target, f"assigns {ast.unparse(target)} (patches a module or object it does not own)")
+def _module_flags(node, module, names=()):
+    flags = []
+    root = module.split(".")[0]
+    if root in _MODULES:
+        flags.append(f"imports {_quote(module)} ({_MODULES[root]})")
+    if root == "rnn_ref" and module not in _ALLOWED_FROM_RNN_REF:
+        names = [name for name in names if not _is_data(module, name)]  # issue 11: RNNCache is no reference
+        if names or not isinstance(node, ast.ImportFrom):
+            what = f"{_quote(', '.join(names))} from {_quote(module)}" if names else _quote(module)
+            flags.append(f"imports {what} (the reference: a graded function must not call it)")
+    return flags
 
 
 def _is_data(module, name):
@@ -175,43 +189,168 @@ def _harmless(value, depth=0):
     return False
 
 
-def _inside(path):
-    return not (path.startswith("/") or path.startswith("~") or ".." in path.split("/"))
+def _node_flags(node):
+    """The messages for one syntax node (its children are visited by the caller)."""
+    if isinstance(node, ast.Import):
+        return [message for alias in node.names for message in _module_flags(node, alias.name)]
+    if isinstance(node, ast.ImportFrom):
+        return _module_flags(node, node.module or "", [alias.name for alias in node.names])
+    if isinstance(node, ast.Call):
+        messages = []
+        if isinstance(node.func, ast.Name) and node.func.id in _CALLS:
+            messages.append(f"calls {node.func.id} ({_CALLS[node.func.id]})")
+        if isinstance(node.func, ast.Name) and node.func.id == "open" and node.args:
+            target = node.args[0]
+            if not (isinstance(target, ast.Constant) and isinstance(target.value, str) and _inside(target.value)):
+                messages.append("opens a file outside the working directory (or one named at run time)")
+        return messages
+    if isinstance(node, ast.Attribute):
+        return [f"uses .{node.attr} ({_ATTRIBUTES[node.attr]})"] if node.attr in _ATTRIBUTES else []
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AugAssign) else []
+    messages = []
+    for target in targets:
+        if isinstance(target, ast.Attribute) and isinstance(target.value, (ast.Name, ast.Attribute)):
+            if _dotted(target.value) not in ("self", "cls"):
+                messages.append(f"assigns {_dotted(target)} (patches a module or object it does not own)")
+    return messages
 
 
-def scan_source(source, label):
-    """Flags for one cell's source (IPython magics are read as the code they stand for)."""
+def _walk(tree, label, budget):
+    """Flags of every node of ``tree``, depth-first in source order, without recursion and within the budget."""
+    flags, too_deep = [], False
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if budget.nodes <= 0:
+            flags.append(Flag(label, 0, f"not scanned to the end (more than {MAX_NODES} syntax nodes): read it"))
+            break
+        budget.nodes -= 1
+        line = getattr(node, "lineno", 0)
+        flags += [Flag(label, line, message) for message in _node_flags(node)]
+        if depth >= MAX_DEPTH:
+            if not too_deep:
+                too_deep = True
+                flags.append(Flag(label, line, f"nested more than {MAX_DEPTH} levels deep: not scanned below, read it"))
+            continue
+        stack.extend((child, depth + 1) for child in reversed(list(ast.iter_child_nodes(node))))
+    return flags
+
+
+class TooManyMagics(Exception):
+    """A cell has more IPython magics than the grader rewrites, or its notebook's budget for them is spent."""
+
+
+def ipython_to_python(source, budget=None):
+    """``source`` with IPython's magics rewritten as the Python they stand for (nothing runs), within bounds.
+
+    IPython's own ``TransformerManager`` does the rewriting, at most ``MAX_MAGICS`` times and within what is
+    left of ``budget.magic_lines`` (a new :class:`ScanBudget` when None).  Raises :class:`TooManyMagics`
+    past those bounds; IPython's own errors on odd input propagate.  Also used by :mod:`grader.fingerprint`.
+    """
+    return _transformer(budget if budget is not None else ScanBudget()).transform_cell(source)
+
+
+def _transformer(budget):
+    """IPython's TransformerManager, allowed MAX_MAGICS rewrites and what is left of MAX_MAGIC_LINES."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    class Bounded(TransformerManager):
+        rewrites = 0
+
+        def do_one_token_transform(self, lines):
+            # each call tokenizes the whole cell again: charge its lines (a long line as one per 50 characters:
+            # the tokenizer's time goes by tokens), and stop before the budget is gone
+            cost = sum(1 + len(line) // 50 for line in lines)
+            if self.rewrites >= MAX_MAGICS or cost > budget.magic_lines:
+                raise TooManyMagics
+            self.rewrites += 1
+            budget.magic_lines -= cost
+            return super().do_one_token_transform(lines)
+
+    return Bounded()
+
+
+# lines IPython rewrites: escapes at the start (%magic, !shell, ?help, /,; autocall), help at the end, magic assignments
+_IPYTHON_LINE = re.compile(r"^\s*([%!?/,;]|\S.*\?\s*$|[\w.]+\s*=\s*[%!])")
+
+
+def _neutralized(source):
+    """``source`` with every line IPython would rewrite read as ``pass`` (the indentation kept)."""
+    lines = []
+    for line in source.splitlines():
+        if _IPYTHON_LINE.match(line):
+            indent = line[: len(line) - len(line.lstrip())]
+            line = f"{indent}pass"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _parse(source, label, budget):
+    """``(tree or None, flags)``: the cell as Python, its magics read by IPython within the budget."""
     try:
-        from IPython.core.inputtransformer2 import TransformerManager
-
-        python = TransformerManager().transform_cell(source)
-    except Exception:
+        return ast.parse(source), []
+    except SyntaxError:
+        pass  # IPython syntax (magics), or an honest mistake
+    except (RecursionError, MemoryError, ValueError):
+        return None, [Flag(label, 0, "cannot be read (too deeply nested or too large): read it")]
+    flags = []
+    try:
+        python = ipython_to_python(source, budget)
+    except TooManyMagics:
+        flags.append(
+            Flag(label, 0, f"has more IPython magics, shell or help lines than the scan reads ({MAX_MAGICS}): read it")
+        )
+        python = _neutralized(source)
+    except Exception:  # IPython could not read it: an honest syntax error, most likely
         python = source
+    try:
+        return ast.parse(python), flags
+    except SyntaxError:
+        return None, flags  # an honest mistake; the feedback shows it
+    except (RecursionError, MemoryError, ValueError):
+        return None, flags + [Flag(label, 0, "cannot be read (too deeply nested or too large): read it")]
+
+
+def scan_source(source, label, budget=None):
+    """Flags for one cell's source (IPython magics are read as the code they stand for).
+
+    ``budget`` is the notebook's :class:`ScanBudget` (a new one when not given).
+    """
+    budget = budget if budget is not None else ScanBudget()
+    source = str(source)
+    if len(source) > MAX_CELL_CHARS:
+        return [
+            Flag(label, 0, f"is {len(source)} characters long, more than the scan reads ({MAX_CELL_CHARS}): read it")
+        ]
+    if len(source) > budget.chars:
+        budget.chars = 0
+        return [Flag(label, 0, f"not scanned: the notebook has more code than the scan reads ({MAX_SCAN_CHARS} chars)")]
+    budget.chars -= len(source)
+    flags = []
     for line in source.splitlines():
         stripped = line.strip()
         if stripped.startswith("!") or stripped.startswith("%%bash") or stripped.startswith("%system"):
-            return [Flag(label, 0, "runs a shell command")] + _scan_python(python, label)
-    return _scan_python(python, label)
-
-
-def _scan_python(python, label):
-    try:
-        tree = ast.parse(python)
-    except SyntaxError:
-        return []  # an honest mistake; the feedback shows it
-    except (RecursionError, MemoryError, ValueError):
-        return [Flag(label, 0, "cannot be read (too deeply nested or too large)")]
-    visitor = _Visitor(label)
-    visitor.visit(tree)
-    return visitor.flags
+            flags.append(Flag(label, 0, "runs a shell command"))
+            break
+    tree, problems = _parse(source, label, budget)
+    flags += problems
+    if tree is not None:
+        flags += _walk(tree, label, budget)
+    if len(flags) > MAX_FLAGS_PER_CELL:
+        more = len(flags) - MAX_FLAGS_PER_CELL + 1
+        flags = flags[: MAX_FLAGS_PER_CELL - 1] + [Flag(label, 0, f"and {more} more flags in this cell")]
+    return flags
 
 
 def scan_cells(cells):
     """Flags for the student's cells: ``cells`` are dicts with index, source, role, grade_id (test cells skipped)."""
-    flags = []
+    flags, budget = [], ScanBudget()
     for cell in cells:
         if cell["role"] in ("test", "locked"):
             continue  # restored from the source before anything runs
         label = f"{cell['role']} {cell['grade_id']}" if cell.get("grade_id") else f"cell {cell['index']}"
-        flags += scan_source(cell["source"], label)
+        flags += scan_source(cell["source"], label, budget)
+    if len(flags) > MAX_FLAGS:
+        more = len(flags) - MAX_FLAGS + 1
+        flags = flags[: MAX_FLAGS - 1] + [Flag("the notebook", 0, f"and {more} more flags")]
     return flags

@@ -36,7 +36,11 @@ its results as data; nothing here runs the student's code:
                        reference while it is graded), ``allowed`` (what of
                        rnn_ref it may call besides ``ALWAYS_ALLOWED``)
 ``judge_cases``        the cases of a function from a seed (visible and hidden sizes)
+``timed_case``         the large case on which a function that returns gradients is
+                       timed (None for the others)
 ``expected_outputs``   the reference's outputs on a case
+``conventions``        what the reference of a helper expects of its arguments (for
+                       calling it the way the student's code calls its own)
 ``isolated_cases``     a case with one term at a time (only the bias, ...)
 ``run_of``             a :class:`Run` from a result reported as data, compared
 ``choose``             the attempt that counts among those of one case
@@ -53,6 +57,7 @@ Inside: :mod:`rnn_checks.specs` (one module per chapter group),
 :mod:`rnn_checks.mistakes` (the catalogue of typical mistakes, one module per
 chapter group), :mod:`rnn_checks.report` (the message),
 :mod:`rnn_checks.running` (running in this process, for the notebooks),
+:mod:`rnn_checks.adapter` (the reference's helpers, called the student's way),
 :mod:`rnn_checks.notebook` and :mod:`rnn_checks.judge` (the two sides).
 
 Imports go one way: ``rnn_ref`` <- ``rnn_checks`` <- ``grader``.  This package
@@ -63,6 +68,7 @@ imports :mod:`rnn_ref` (public names only) and NumPy; it never imports
 from .judge import (
     calls_message,
     choose,
+    conventions,
     expected_outputs,
     explain,
     explained_case,
@@ -71,6 +77,7 @@ from .judge import (
     mistakes_of,
     right,
     run_of,
+    timed_case,
 )
 from .notebook import GradingFailure, assert_close, check, check_example, grade
 from .outcome import Raised, Run
@@ -89,6 +96,7 @@ __all__ = [
     "check",
     "check_example",
     "choose",
+    "conventions",
     "expected_outputs",
     "explain",
     "explained_case",
@@ -99,4 +107,5 @@ __all__ = [
     "right",
     "run_of",
     "spec",
+    "timed_case",
 ]

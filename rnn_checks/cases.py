@@ -102,6 +102,25 @@ def enlarge(spec, case):
     return Case(case.label, tuple(bound.args), dict(bound.kwargs), case.dtype)
 
 
+def timed_case(spec, seed=0):
+    """The timed case of ``spec`` (see :class:`~rnn_checks.specs.Spec`), float64, values from ``seed``; or None.
+
+    Only functions that return gradients have one.  Its sizes are large enough that numerical
+    differentiation (one or two forward passes per input entry) is orders of magnitude slower than
+    backpropagation; a judge times the student's function on it.
+    """
+    if not spec.timed:
+        return None
+    dims, index = spec.timed
+    dims = {"T": 1, "N": 1, "D": 1, "H": 1, "V": 2, **dims}
+    variant = spec.variants[index]
+    entropy = [seed, zlib.crc32(spec.key.encode()), 2, index]  # 2: neither the visible (0) nor the hidden (1) sizes
+    args, kwargs = spec.make(np.random.default_rng(entropy), dims, np.float64, variant)
+    sizes = ", ".join(f"{letter}={dims[letter]}" for letter in spec.uses)
+    extra = "".join(f", {k}={v}" for k, v in variant.items())
+    return Case(f"{sizes}, float64{extra}", args, kwargs, np.float64)
+
+
 def tolerance(spec, dtype):
     if np.dtype(dtype) == np.float32:
         return max(spec.rtol, FLOAT32_RTOL), FLOAT32_ATOL

@@ -9,6 +9,10 @@ Everything it then needs is here, and none of it calls the student's code:
   notebook could carry a table of their answers); the sizes, dtypes and
   variants are those of the visible and the hidden tests together;
 * :func:`expected_outputs`: the reference's outputs on a case;
+* :func:`timed_case`: for a function that returns gradients, the large case on which a judge
+  times it (numerical differentiation is orders of magnitude slower there than backpropagation);
+* :func:`conventions`: what the reference of a helper expects of its arguments, so that a judge
+  can call it the way the student's code calls its own helper (:mod:`rnn_checks.adapter`);
 * :func:`isolated_cases`: a case with one term at a time, for the explanation;
 * :func:`run_of`: a :class:`~rnn_checks.outcome.Run` from what the sandbox
   reported (outputs or an exception, calls, warnings, the arguments after the
@@ -31,11 +35,13 @@ from __future__ import annotations
 
 from .cases import HIDDEN_SHAPES, VISIBLE_SHAPES, Case, cases, reference_outputs
 from .cases import isolated_cases as _isolated_cases
+from .cases import timed_case as _timed_case
 from .compare import compare_all
 from .mistakes import section_of
 from .outcome import Raised, Run, as_outputs, choose, mutations
 from .report import Report, right
 from .report import calls_message as _calls_message
+from .running import helper_conventions
 from .specs import spec_of
 
 __all__ = [
@@ -44,6 +50,7 @@ __all__ = [
     "VISIBLE_SHAPES",
     "calls_message",
     "choose",
+    "conventions",
     "expected_outputs",
     "explain",
     "explained_case",
@@ -52,6 +59,7 @@ __all__ = [
     "mistakes_of",
     "right",
     "run_of",
+    "timed_case",
 ]
 
 
@@ -64,6 +72,26 @@ def judge_cases(key, seed):
 def expected_outputs(key, case):
     """The reference's outputs on ``case``: a tuple, one per name of the spec's outputs."""
     return reference_outputs(spec_of(key), case)
+
+
+def timed_case(key, seed):
+    """The timed case of ``key`` with values drawn from ``seed``, or None for a function that returns no gradients.
+
+    Its sizes are large (``Spec.timed``): computing the gradients there by numerical
+    differentiation, one or two forward passes per input entry, takes orders of magnitude longer
+    than backpropagation.  A judge times the student's function on it, from outside.
+    """
+    return _timed_case(spec_of(key), seed)
+
+
+def conventions(key):
+    """What the reference ``key`` expects of each argument and returns, as JSON-compatible data.
+
+    For a judge that binds the reference's version of a helper while a function is graded, and
+    must accept the student's own calling conventions as the notebooks' tests do (see
+    :mod:`rnn_checks.adapter` for the rules and the format).
+    """
+    return helper_conventions(key)
 
 
 def isolated_cases(key, case):

@@ -6,8 +6,10 @@ it in a sandbox instead, and receives the same facts as data):
 * the function receives copies of the inputs; afterwards the copies are compared with the
   originals, so that modifying an argument in place is caught;
 * while it runs, the functions of the notebook it builds on are bound to the reference's
-  (:func:`patched`), so that a mistake in a helper costs the helper's points only; when the
-  function only works with the student's own helpers, those are used;
+  (:func:`patched`), so that a mistake in a helper costs the helper's points only; the reference's
+  helpers accept the student's own calling conventions (a tuple for a cache, 1-D rows, keyword
+  names of the student's signature: :mod:`rnn_checks.adapter`); when the function only works with
+  the student's own helpers, those are used;
 * a profile hook (:class:`CallWatch`) records every call from the student's code into the
   modules of :mod:`rnn_ref` that the exercise does not allow.
 
@@ -27,6 +29,7 @@ from contextlib import contextmanager
 
 import rnn_ref
 
+from .adapter import conventions, tolerant
 from .compare import Problem
 from .outcome import Raised, Run, as_outputs, choose, mutations
 from .specs import ALWAYS_ALLOWED
@@ -81,7 +84,7 @@ def allowed(spec, replacements):
             files.add(os.path.abspath(module.__file__))
         else:
             codes.add(getattr(module, name).__code__)
-    codes.update(f.__code__ for f in replacements.values())
+    codes.update(getattr(f, "__wrapped__", f).__code__ for f in replacements.values())
     return codes, files
 
 
@@ -159,11 +162,30 @@ def call(fn, spec, case, replacements):
     return result, error, where, tuple(watch.calls), mutated, notes
 
 
+@functools.cache
+def helper_conventions(key):
+    """:func:`rnn_checks.adapter.conventions` of the reference ``key`` (a graded function's spec key)."""
+    from .specs import spec_of  # the specs import rnn_ref's modules: only when a helper is bound
+
+    return conventions(spec_of(key))
+
+
+def reference_helpers(fn, spec):
+    """The reference's versions of the helpers ``fn`` builds on, tolerant of the student's conventions."""
+    namespace = getattr(fn, "__globals__", None)
+    namespace = namespace if isinstance(namespace, dict) else {}
+    name = getattr(fn, "__name__", spec.key)
+    return {
+        helper: tolerant(reference_function(key), helper_conventions(key), namespace.get(helper), name)
+        for helper, key in spec.builds_on.items()
+    }
+
+
 def run_case(fn, spec, case, compare, replacements=None):
     """Run one case: with the reference's helpers first, then the student's own (see the module docstring)."""
     name = getattr(fn, "__name__", spec.key)
     if replacements is None:
-        replacements = {n: reference_function(k) for n, k in spec.builds_on.items()}
+        replacements = reference_helpers(fn, spec)
     attempts = [replacements]
     namespace = getattr(fn, "__globals__", {})
     if replacements and any(n in namespace for n in replacements):

@@ -1,9 +1,10 @@
-r"""Synthetic tasks and a small text corpus, made on the fly from a seed.
+r"""Synthetic tasks and real text, made on the fly from a seed; nothing is downloaded.
 
 Every generator takes ``rng``, a :class:`numpy.random.Generator` or an int seed,
 and draws from it alone: no global seed, no file but the corpus shipped with the
-package, no download.  The same seed gives the same batch.  Sequences are
-**time-major**: ``xs`` has shape ``(T, N, D)``.
+package and the documentation that ships with Python itself
+(:func:`load_python_docs`), no download.  The same seed gives the same batch.
+Sequences are **time-major**: ``xs`` has shape ``(T, N, D)``.
 
 =================  =========================================  ===================================
 Task               Returns                                    Introduced by
@@ -15,6 +16,8 @@ sine waves         ``xs`` (T, N, 1), ``ys`` (T, N, 1)         folklore (see :fun
 look-around tags   ``xs`` (T, N, V), ``tags`` (T, N),         written for this course
                    ``mask`` (T, N)
 characters         ``inputs`` (T, N), ``targets`` (T, N)      Elman 1990 (next-symbol prediction)
+character streams  the same, consecutive windows of N         Williams & Peng 1990 (truncated
+                   streams (:func:`char_stream_batches`)      BPTT); Karpathy's min-char-rnn
 =================  =========================================  ===================================
 
 Each generator returns a :class:`~typing.NamedTuple`, so both
@@ -29,8 +32,13 @@ References
 - M. Arjovsky, A. Shah and Y. Bengio (2016). Unitary evolution recurrent
   neural networks. *ICML*.
 - J. L. Elman (1990). Finding structure in time. *Cognitive Science* 14(2), 179-211.
+- R. J. Williams and J. Peng (1990). An efficient gradient-based algorithm for
+  on-line training of recurrent network trajectories. *Neural Computation* 2(4), 490-501.
+- A. Karpathy (2015). min-char-rnn.py, a character-level vanilla RNN in NumPy
+  (gist.github.com/karpathy/d4dee566867f8291f086).
 """
 
+import importlib
 from importlib import resources
 from typing import NamedTuple
 
@@ -484,6 +492,43 @@ def load_corpus(name="recurrent.txt"):
     return "".join(lines[start:])
 
 
+def load_python_docs():
+    """Real English text that every Python installation has: the documentation topics of CPython.
+
+    CPython ships the text of its language reference's topics (the pages that
+    ``help("assert")`` or ``help("if")`` prints) in the standard-library module
+    :mod:`pydoc_data.topics`: about half a million characters of technical
+    English with code examples, the same on every machine with the same Python
+    version, read without a network.
+
+    Returns
+    -------
+    text : str
+        Every topic, in the sorted order of their names, each followed by a
+        newline.  Its length and its characters depend on the Python version
+        (465,049 characters and 103 distinct ones for Python 3.11.7).
+
+    Raises
+    ------
+    ValueError
+        If this Python was installed without :mod:`pydoc_data` (some minimal
+        distributions strip it); the message says so.
+
+    Notes
+    -----
+    Meant for character-level language models, where the few kilobytes of
+    :func:`load_corpus` are too short for a held-out set.
+    """
+    try:
+        topics = importlib.import_module("pydoc_data.topics").topics
+    except ImportError as error:  # pragma: no cover - depends on how Python was installed
+        raise ValueError(
+            "this Python has no pydoc_data.topics (a minimal installation?): "
+            "load_python_docs needs the standard library's documentation topics"
+        ) from error
+    return "".join(topics[name].rstrip("\n") + "\n" for name in sorted(topics))
+
+
 class Vocabulary:
     """The characters of a text, each with an index.
 
@@ -582,3 +627,58 @@ def char_batches(text, T, N, rng, *, vocab=None):
     starts = rng.integers(0, len(codes) - T, size=N)  # (N,), last window ends at the last character
     index = starts[None, :] + np.arange(T)[:, None]  # (T, N)
     return CharBatch(codes[index].astype(np.int64), codes[index + 1].astype(np.int64))
+
+
+def char_stream_batches(text, T, N, *, vocab=None):
+    r"""Consecutive windows of ``N`` parallel streams of a text: one pass of stateful truncated BPTT.
+
+    The text is cut into ``N`` contiguous streams of equal length, side by
+    side, and each is read in windows of ``T`` characters, in order.  Window
+    ``j + 1`` of stream ``n`` starts where window ``j`` ended, so the final
+    hidden state of one window is the right initial state of the next: a
+    model that carries its state from window to window (and stops only the
+    gradient at the boundary) reads every stream as one long sequence.  This
+    is how Karpathy's min-char-rnn walks through its text (with ``N = 1``),
+    and PyTorch's word-language-model example ("batchify").
+
+    Parameters
+    ----------
+    text : str or array_like of int
+        The corpus, as a string or already encoded.
+    T : int
+        Window length: the truncation length of BPTT.
+    N : int
+        Number of streams (the batch size).
+    vocab : Vocabulary, optional
+        Encodes a string ``text``; default ``Vocabulary(text)``.
+
+    Returns
+    -------
+    windows : list of CharBatch
+        Each has ``inputs`` and ``targets`` of shape ``(T, N)`` (int64, views
+        of one array holding the streams): with ``c`` the
+        encoded text and ``L = (len(c) - 1) // N`` the length of a stream,
+        ``inputs[t, n] = c[n L + j T + t]`` in window ``j`` and ``targets`` is
+        the same shifted by one character.  The list holds the ``L // T`` full
+        windows of one pass, in order; the ``L mod T`` characters left over at
+        the end of each stream are not read.
+
+    Raises
+    ------
+    ValueError
+        When a stream is too short for one window (``L < T``).
+    """
+    if isinstance(text, str):
+        codes = (vocab if vocab is not None else Vocabulary(text)).encode(text)
+    else:
+        codes = np.asarray(text)
+        if codes.ndim != 1 or not np.issubdtype(codes.dtype, np.integer):
+            raise ValueError(f"text has shape {codes.shape} and dtype {codes.dtype}, expected a str or (n,) integers")
+    T = _positive_int("T", T)
+    N = _positive_int("N", N)
+    L = (len(codes) - 1) // N  # characters per stream; the last one's successor is still in the text
+    if L < T:
+        raise ValueError(f"text has {len(codes)} characters: N = {N} streams of {L} are too short for T = {T}")
+    # streams[s, n] = c[n L + s] for s <= L: column n is stream n, one extra row for the last target
+    streams = codes[np.arange(N)[None, :] * L + np.arange(L + 1)[:, None]].astype(np.int64)  # (L + 1, N)
+    return [CharBatch(streams[s : s + T], streams[s + 1 : s + T + 1]) for s in range(0, L - T + 1, T)]

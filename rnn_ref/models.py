@@ -15,7 +15,8 @@ gradient checker (:mod:`rnn_ref.gradcheck`) serve them all:
 Model                      Output                        Loss
 =========================  ============================  =================================
 per-step tagger            logits (T, N, K)              softmax cross-entropy per step
-character language model   the tagger on one-hot chars   the same, targets shifted by one
+character language model   the tagger on one-hot chars   the same, targets shifted by one;
+                                                         stateful windows (truncated BPTT)
 last-state model           (N, K) from the final state   mean squared error or cross-entropy
 bidirectional tagger       logits (T, N, K)              softmax cross-entropy per step
 =========================  ============================  =================================
@@ -37,7 +38,7 @@ import numpy as np
 from . import bidirectional, cells, init, losses
 from ._checks import Dims, as_array, check_mask
 from .clip import clip_grad_norm
-from .data import Vocabulary, as_rng, char_batches, one_hot
+from .data import Vocabulary, as_rng, char_batches, char_stream_batches, one_hot
 from .masks import mask_to_lengths
 from .optim import Adam
 
@@ -223,16 +224,22 @@ def tagger_loss(params, xs, tags, mask=None, *, cell, loss_mask=None):
     and BPTT (:func:`rnn_ref.cells.sequence_backward`) takes
     :math:`\partial L / \partial h_t` of every step back to the weights.
     """
+    loss, grads, _ = _tagger_loss_from(params, xs, tags, None, mask, cell=cell, loss_mask=loss_mask)
+    return loss, grads
+
+
+def _tagger_loss_from(params, xs, tags, state0, mask=None, *, cell, loss_mask=None):
+    """:func:`tagger_loss` started from ``state0``; also returns the final state (a tuple of (N, H) arrays)."""
     _check_padding(mask)
     cell_params = _cell_params(params)
-    hs, _, cache = cells.sequence_forward(cell, xs, None, cell_params, mask, **_cell_kwargs(cell_params))
+    hs, state_last, cache = cells.sequence_forward(cell, xs, state0, cell_params, mask, **_cell_kwargs(cell_params))
     logits = _head_forward(params, hs)  # (T, N, K)
     scored = _scored(cache.mask, check_mask(loss_mask, *hs.shape[:2], name="loss_mask"))
     tags = _check_targets("tags", tags, hs.shape[:2], "(T, N)", logits.shape[-1], scored)
     loss, dlogits = losses.softmax_cross_entropy(logits, tags, scored)
     grads, dhs = _head_backward(params, dlogits, hs)
-    _, _, cell_grads = cells.sequence_backward(cell, dhs, cache)
-    return loss, {**cell_grads, **grads}
+    _, _, cell_grads = cells.sequence_backward(cell, dhs, cache)  # no gradient for state0: truncated here
+    return loss, {**cell_grads, **grads}, state_last
 
 
 # --- character-level language model --------------------------------------------------------------
@@ -300,6 +307,85 @@ def char_lm_loss(params, inputs, targets, *, cell):
     :math:`c_{t+1}`: :math:`L = -\frac{1}{TN}\sum_{t,n} \log p_{t,n}[c_{t+1}]`.
     """
     return tagger_loss(params, _char_inputs(params, inputs), targets, cell=cell)
+
+
+def char_lm_window_loss(params, inputs, targets, state0=None, *, cell):
+    r"""One window of stateful truncated BPTT: the loss and gradients from ``state0``, and the state after it.
+
+    Parameters
+    ----------
+    params : dict
+        From :func:`init_char_lm`.
+    inputs : ndarray of int, shape (T, N), values in [0, V)
+    targets : ndarray of int, shape (T, N)
+        One window of each of ``N`` streams (:func:`rnn_ref.data.char_stream_batches`).
+    state0 : tuple of ndarray (N, H), optional
+        The state the window starts from, ``(h,)`` or ``(h, c)``: the
+        ``state_last`` of the previous window of the same streams.  None
+        means zeros (the start of a stream).
+    cell : str
+
+    Returns
+    -------
+    loss : float
+        Mean cross-entropy of the window, in nats per character.
+    grads : dict
+        Gradients of ``loss`` with respect to ``params``, by BPTT inside the
+        window only: ``state0`` is treated as a constant.
+    state_last : tuple of ndarray (N, H)
+        The state after the window's last character, to pass as ``state0``
+        of the next window.
+
+    Notes
+    -----
+    With windows :math:`w = 1, 2, \dots` of :math:`k` steps, the forward pass
+    carries the state, :math:`h^{(w)}_0 = h^{(w-1)}_k`, as in
+    min-char-rnn, and the backward pass stops at the window's start:
+    :math:`dL^{(w)} / dh^{(w)}_0` is never used.  With ``state0=None`` this
+    is :func:`char_lm_loss`.
+    """
+    return _tagger_loss_from(params, _char_inputs(params, inputs), targets, state0, cell=cell)
+
+
+def evaluate_char_lm(params, text, *, cell, vocab=None, N=16):
+    r"""Mean next-character cross-entropy of a model on a text it reads as ``N`` long streams.
+
+    Parameters
+    ----------
+    params : dict
+        From :func:`init_char_lm`.
+    text : str or array_like of int
+        Held-out text (a str needs ``vocab``, the model's vocabulary).
+    cell : str
+    vocab : Vocabulary, optional
+    N : int, optional
+        The text is cut into ``N`` contiguous streams (as
+        :func:`rnn_ref.data.char_stream_batches` does), read side by side in
+        one forward pass each from a zero state, with no truncation.
+
+    Returns
+    -------
+    loss : float
+        :math:`-\frac{1}{M} \sum \log p(c_{s+1} \mid c_{\le s})` over the
+        :math:`M = N L` predicted characters, in nats per character;
+        :math:`e^{\text{loss}}` is the perplexity.
+
+    Notes
+    -----
+    Only the first characters of each stream are predicted with less
+    context than the rest, so the result is close to that of one pass over
+    the whole text (``N = 1``), and ``N`` times faster.
+    """
+    if isinstance(text, str):
+        if vocab is None:
+            raise ValueError("text is a str, so vocab is needed to encode it")
+        text = vocab.encode(text)
+    codes = as_array("text", text)
+    if codes.ndim != 1 or not np.issubdtype(codes.dtype, np.integer):
+        raise ValueError(f"text has shape {codes.shape} and dtype {codes.dtype}, expected a str or (n,) integers")
+    L = (len(codes) - 1) // N  # every stream as one window of L characters
+    (inputs, targets), *_ = char_stream_batches(codes, L, N)  # a single window
+    return tagger_loss(params, _char_inputs(params, inputs), targets, cell=cell)[0]
 
 
 def sample(params, start, n, rng, *, cell, temperature=1.0, vocab=None):
@@ -378,7 +464,19 @@ class TrainedCharLM(NamedTuple):
 
 
 def train_char_lm(
-    text, cell="lstm", H=64, steps=300, T=25, N=16, lr=1e-2, seed=0, clip=5.0, *, dtype=np.float64, reset_after=False
+    text,
+    cell="lstm",
+    H=64,
+    steps=300,
+    T=25,
+    N=16,
+    lr=1e-2,
+    seed=0,
+    clip=5.0,
+    *,
+    dtype=np.float64,
+    reset_after=False,
+    stateful=False,
 ):
     r"""Train a character-level language model on ``text``, in one line.
 
@@ -401,6 +499,15 @@ def train_char_lm(
         does not clip.
     dtype, reset_after
         Of the parameters; ``reset_after`` for the GRU.
+    stateful : bool, optional
+        False (the default): every window starts from a zero state at a
+        random place in the text (:func:`rnn_ref.data.char_batches`).  True:
+        stateful truncated BPTT, as in min-char-rnn: the text is read as
+        ``N`` streams in consecutive windows
+        (:func:`rnn_ref.data.char_stream_batches`), each window starts from
+        the state the previous one ended in (only the gradient stops at the
+        boundary), and the state is reset to zero when a pass over the text
+        ends and the next begins.
 
     Returns
     -------
@@ -411,7 +518,7 @@ def train_char_lm(
 
     Notes
     -----
-    Each step draws fresh random windows and runs
+    Each step takes the next window and runs
 
     .. math:: g \leftarrow \nabla_\theta L, \quad
         g \leftarrow g \min\!\big(1, \tfrac{\text{clip}}{\|g\|}\big), \quad
@@ -423,9 +530,17 @@ def train_char_lm(
     params = init_char_lm(cell, len(vocab), H, rng, dtype, reset_after=reset_after)
     optimizer = Adam(lr=lr)
     history = np.empty(steps)
+    windows, state = iter(()), None
     for step in range(steps):
-        inputs, targets = char_batches(codes, T, N, rng)
-        loss, grads = char_lm_loss(params, inputs, targets, cell=cell)
+        if not stateful:
+            inputs, targets = char_batches(codes, T, N, rng)
+            loss, grads = char_lm_loss(params, inputs, targets, cell=cell)
+        else:
+            batch = next(windows, None)
+            if batch is None:  # a pass over the text ends: start the next one from a zero state
+                windows, state = iter(char_stream_batches(codes, T, N)), None
+                batch = next(windows)
+            loss, grads, state = char_lm_window_loss(params, *batch, state, cell=cell)
         if clip is not None:
             grads, _ = clip_grad_norm(grads, clip)
         optimizer.step(params, grads)  # updates params in place

@@ -65,6 +65,9 @@ show_reports() {
     fi
 }
 
+# The cell diagrams of the chapters (SVG), drawn from code; a file is rewritten only when its drawing changes.
+"$VENV/bin/python" scripts/diagrams.py book/diagrams
+
 # Reports of earlier failures would be shown again: keep only this build's.
 rm -rf "$BUILD/html/reports"
 start=$SECONDS

@@ -326,6 +326,102 @@ def test_exercise_page_downloads_its_notebook(context, server, site, name):
         page.close()
 
 
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_chapter_page_downloads_its_notebook(context, server, site, name):
+    path = f"book/{name}.html"
+    if not (site / path).is_file():
+        pytest.fail(f"chapter page {path} was not built")
+    page, _ = open_page(context, server, path)
+    try:
+        link = page.locator("a.btn-download-notebook-button")
+        assert link.count() == 1, "the download menu offers no .ipynb"
+        href = link.evaluate("a => a.href")
+        assert urlsplit(href).path == f"/_sources/book/{name}.ipynb"
+        assert link.get_attribute("download") == f"{name}.ipynb", "the link should save the file, not open it"
+        response = context.request.get(href)
+        assert response.status == 200
+        notebook = json.loads(response.body())
+        assert notebook["nbformat"] == 4 and notebook["cells"]
+        assert all(not cell.get("outputs") for cell in notebook["cells"]), "a downloaded chapter has no outputs"
+    finally:
+        page.close()
+
+
+# Every display equation of a page, measured where MathJax drew it. A display equation is a div.math holding an
+# mjx-container (its box, which pydata-sphinx-theme lets scroll sideways) and, when it is numbered, a span.eqno.
+EQUATIONS_REPORT = """() => {
+  const report = [];
+  for (const div of document.querySelectorAll('article div.math')) {
+    const box = div.querySelector('mjx-container'), math = box && box.querySelector('mjx-math');
+    if (!math) { report.push({label: div.id || '?', unrendered: true}); continue; }
+    const column = div.parentElement.getBoundingClientRect();
+    const b = box.getBoundingClientRect(), m = math.getBoundingClientRect();
+    const number = div.querySelector('span.eqno');
+    const e = number ? number.getBoundingClientRect() : null;
+    // the part of the drawing that is visible: what the box shows of it
+    const visible = {left: Math.max(m.left, b.left), right: Math.min(m.right, b.right), top: m.top, bottom: m.bottom};
+    report.push({
+      label: div.id || div.textContent.trim().slice(0, 40),
+      column: [column.left, column.right],
+      box: [b.left, b.right],
+      drawing: m.width,
+      room: box.clientWidth,
+      scrolls: box.scrollWidth > box.clientWidth + 1,
+      overflowX: getComputedStyle(box).overflowX,
+      underNumber: !!e && visible.right > e.left + 0.5 && visible.left < e.right - 0.5
+                   && visible.top < e.bottom && e.top < visible.bottom,
+    });
+  }
+  return {equations: report, page: document.documentElement.scrollWidth, viewport: window.innerWidth};
+}"""
+
+
+@pytest.fixture(scope="module", params=[390, 1280], ids=["phone-390px", "desktop-1280px"])
+def sized_context(request, browser, server):
+    """A context of one window width (the height does not matter here), offline like the others."""
+    context = browser.new_context(service_workers="block", viewport={"width": request.param, "height": 900})
+    context.route(
+        "**/*",
+        lambda route: (
+            route.abort() if urlsplit(route.request.url).netloc != urlsplit(server).netloc else route.continue_()
+        ),
+    )
+    context.width = request.param
+    yield context
+    context.close()
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_display_equations_fit_their_column_and_never_run_under_their_number(sized_context, server, site, name):
+    """At 1,280 px every equation fits its column; at 390 px a long one scrolls in its own box, never the page."""
+    path = f"book/{name}.html"
+    if not (site / path).is_file():
+        pytest.fail(f"chapter page {path} was not built")
+    page, _ = open_page(sized_context, server, path)
+    try:
+        report = page.evaluate(EQUATIONS_REPORT)
+    finally:
+        page.close()
+    width, problems = sized_context.width, []
+    assert report["equations"], f"{path} has no display equation"
+    if report["page"] > report["viewport"]:
+        problems.append(f"the page scrolls sideways: {report['page']} px wide in a {report['viewport']} px window")
+    for eq in report["equations"]:
+        if eq.get("unrendered"):
+            problems.append(f"{eq['label']}: not rendered")
+            continue
+        (col_left, col_right), (box_left, box_right) = eq["column"], eq["box"]
+        if box_left < col_left - 1 or box_right > col_right + 1:
+            problems.append(f"{eq['label']}: its box [{box_left:.0f}, {box_right:.0f}] leaves the column")
+        if eq["underNumber"]:
+            problems.append(f"{eq['label']}: runs under its number")
+        if width >= 1280 and (eq["drawing"] > eq["room"] + 1 or eq["scrolls"]):
+            problems.append(f"{eq['label']}: {eq['drawing']:.0f} px wide, {eq['room']} px of room (split it)")
+        if eq["scrolls"] and eq["overflowX"] not in ("auto", "scroll"):
+            problems.append(f"{eq['label']}: wider than its box, which does not scroll ({eq['overflowX']})")
+    assert problems == [], f"{path} at {width} px:\n" + "\n".join(problems)
+
+
 def test_screenshot_of_a_chapter_is_saved(context, server, site):
     chapters = [f"book/{name}.html" for name in CHAPTERS if (site / "book" / f"{name}.html").is_file()]
     if not chapters:

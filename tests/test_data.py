@@ -298,6 +298,63 @@ def test_char_batches_accepts_encoded_text_and_is_deterministic():
         data.char_batches("short", 10, 4, 0)
 
 
+def test_load_python_docs_is_every_pydoc_topic_in_the_order_of_their_names():
+    from pydoc_data.topics import topics  # the standard library's own copy, read here independently
+
+    text = data.load_python_docs()
+    assert text == data.load_python_docs()  # the same text every time: nothing random, nothing fetched
+    assert len(text) > 100_000 and text.endswith("\n")
+    position = -1
+    for name in sorted(topics):
+        body = topics[name].rstrip("\n")
+        found = text.find(body, position + 1)
+        assert found > position, f"topic {name!r} is missing or out of order"
+        position = found
+    assert 'The "assert" statement' in text and "AssertionError" in text  # English prose and code
+    assert data.Vocabulary(text).decode(data.Vocabulary(text).encode(text)) == text
+
+
+def test_char_stream_batches_read_n_contiguous_streams_in_consecutive_windows():
+    text = data.load_corpus()[:1000]
+    vocab = data.Vocabulary(text)
+    codes = vocab.encode(text)
+    T, N = 7, 3
+    windows = data.char_stream_batches(text, T, N)
+    L = (len(codes) - 1) // N  # 333 characters per stream
+    assert len(windows) == L // T
+    for inputs, targets in windows:
+        assert inputs.shape == targets.shape == (T, N) and inputs.dtype == targets.dtype == np.int64
+    for n in range(N):
+        read = np.concatenate([w.inputs[:, n] for w in windows])
+        predicted = np.concatenate([w.targets[:, n] for w in windows])
+        # stream n is the n-th contiguous piece of the text, read without a gap from its first character
+        np.testing.assert_array_equal(read, codes[n * L : n * L + len(read)])
+        np.testing.assert_array_equal(predicted, codes[n * L + 1 : n * L + 1 + len(read)])
+    for before, after in zip(windows[:-1], windows[1:], strict=True):  # each starts where the one before ended
+        np.testing.assert_array_equal(after.inputs[0], before.targets[-1])
+
+
+def test_char_stream_batches_use_every_full_window_and_check_their_arguments():
+    # 26 letters in 2 streams of 12 (the 25th character is the last target): 4 windows of 3 each
+    vocab = data.Vocabulary("abcdefghijklmnopqrstuvwxyz")
+    windows = data.char_stream_batches("abcdefghijklmnopqrstuvwxyz", 3, 2)
+    assert [[vocab.decode(w.inputs[:, n]) for n in range(2)] for w in windows] == [
+        ["abc", "mno"],
+        ["def", "pqr"],
+        ["ghi", "stu"],
+        ["jkl", "vwx"],
+    ]
+    assert vocab.decode(windows[-1].targets[:, 1]) == "wxy"
+    codes = vocab.encode("abcdefghijklmnopqrstuvwxyz")
+    assert np.array_equal(data.char_stream_batches(codes, 3, 2)[1].inputs, windows[1].inputs)
+    with pytest.raises(ValueError, match="N = 4 streams of 6 are too short for T = 7"):
+        data.char_stream_batches("abcdefghijklmnopqrstuvwxyz", 7, 4)
+    with pytest.raises(ValueError, match="T must be an int >= 1, got 0"):
+        data.char_stream_batches("abcdef", 0, 1)
+    with pytest.raises(ValueError, match=r"text has shape \(2, 3\)"):
+        data.char_stream_batches(np.zeros((2, 3), dtype=int), 1, 1)
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [

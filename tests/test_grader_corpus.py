@@ -24,6 +24,7 @@ import csv
 import hashlib
 import json
 import os
+import re
 import sqlite3
 
 import pytest
@@ -127,10 +128,21 @@ def test_hostile_submissions_need_a_human_look_and_say_why(graded, case):
 
 def test_every_killed_run_names_the_cell_or_call(graded):
     _, report, _, _ = graded
-    deaths = [death for summary in report.students for death in summary.deaths]
+    deaths = [(summary.student, death) for summary in report.students for death in summary.deaths]
     assert deaths
-    for death in deaths:
-        assert " cell " in death or "a call of" in death, death
+    for student, death in deaths:
+        # a run whose events name no cell of the notebook (forged by the student) is the runner's
+        forged = student in ("carries_the_reference_out", "forges_the_steps", "forged_death")
+        # a run never started, the student's time budget being spent, has no cell to name: it names the budget
+        assert (
+            " cell " in death
+            or "a call of" in death
+            or "time budget" in death
+            or (forged and "the grader's runner" in death)
+        ), death
+        # a cell index comes from the grader's own list of cells: a forged one (which can carry any data) is not
+        # repeated in the report
+        assert not re.search(r"\d{7}", death), death[:200]
 
 
 def test_every_lost_point_has_a_reason(graded):
@@ -254,3 +266,19 @@ def test_every_graded_student_has_feedback(graded):
         if not summary.quarantined and not summary.error:
             assert not summary.feedback, summary
             assert (course_dir / "feedback" / summary.student / ASSIGNMENT / f"{ASSIGNMENT}.html").is_file()
+
+
+def test_a_sleeper_costs_at_most_its_time_budget(graded):
+    """Sleeping just under every limit in every cell and call costs one student's budget, not hours (area B)."""
+    _, report, _, _ = graded
+    budget = tight_limits().student_seconds
+    sleeper = _summary(report, "sleeper")
+    assert any("time budget" in death for death in sleeper.deaths), sleeper.deaths
+    assert sleeper.seconds <= budget + 20, sleeper.seconds  # the runs themselves; the rest is the grader's own work
+
+
+@pytest.mark.parametrize("student", ["scan_deep_bomb", "scan_chain_bomb"])
+def test_a_cell_too_deep_to_compile_is_an_error_of_that_cell_not_a_dead_run(graded, student):
+    """Python cannot parse 40000 nested operators (MemoryError, RecursionError): the cell fails, nothing dies."""
+    _, report, _, _ = graded
+    assert _summary(report, student).deaths == []

@@ -159,6 +159,39 @@ class Page(HTMLParser):
         ]
 
 
+class Figures(HTMLParser):
+    """The ``<figure>`` elements of a page: id, classes, images (src, alt) and the text of the caption."""
+
+    def __init__(self, path):
+        super().__init__(convert_charrefs=True)
+        self.figures, self._open, self._in_caption = [], None, False
+        self.feed(path.read_text(encoding="utf-8"))
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        attrs = {key: value or "" for key, value in attrs}
+        if tag == "figure":
+            self._open = {"id": attrs.get("id", ""), "classes": attrs.get("class", "").split(), "images": []}
+            self._open["caption"] = ""
+        elif self._open is not None:
+            if tag == "img":
+                self._open["images"].append({"src": attrs.get("src", ""), "alt": attrs.get("alt", "")})
+            elif tag == "figcaption":
+                self._in_caption = True
+
+    def handle_endtag(self, tag):
+        if tag == "figcaption":
+            self._in_caption = False
+        elif tag == "figure" and self._open is not None:
+            self._open["caption"] = " ".join(self._open["caption"].split())
+            self.figures.append(self._open)
+            self._open = None
+
+    def handle_data(self, data):
+        if self._in_caption and self._open is not None:
+            self._open["caption"] += data
+
+
 def page_file(page):
     """The HTML file of a toc entry (``book/04_lstm`` -> ``_build/html/book/04_lstm.html``)."""
     return SITE / f"{page}.html"
@@ -186,12 +219,14 @@ def test_toc_lists_the_ten_chapters_then_their_exercises_in_the_fixed_order():
     assert [caption for caption, _ in toc_parts()] == [
         "Start here",
         "The ten questions",
+        "After the course",
         "Exercises",
         "For instructors",
         "Back matter",
     ]
     assert parts["Start here"] == ["book/notation"]
     assert parts["The ten questions"] == [f"book/{name}" for name in CHAPTERS]
+    assert parts["After the course"] == ["book/next"]
     assert parts["Exercises"] == [f"exercises/{name}/{name}" for name in CHAPTERS]
     assert parts["For instructors"] == ["book/instructors"]
     assert parts["Back matter"] == ["book/references"]
@@ -316,6 +351,36 @@ def test_notation_page_states_the_conventions_of_the_rnn_ref_docstring():
     assert [tex for tex in equations if squash(tex) not in math] == [], "equations of the docstring missing"
 
 
+def _diagrams_module():
+    """scripts/diagrams.py, imported from its file (scripts/ is not a package)."""
+    import importlib.util
+
+    pytest.importorskip("matplotlib", reason="the diagrams need the book's dependencies: pip install -e '.[book]'")
+    spec = importlib.util.spec_from_file_location("diagrams", REPO / "scripts" / "diagrams.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cell_diagrams_are_drawn_the_same_every_time_on_a_transparent_background():
+    """A build rewrites a diagram only when its drawing changes: the same code must give the same bytes."""
+    diagrams = _diagrams_module()
+    assert set(diagrams.DIAGRAMS) == {name for names in DIAGRAMS.values() for name in names}
+    for name, draw in diagrams.DIAGRAMS.items():
+        first, second = diagrams.svg_of(draw()), diagrams.svg_of(draw())
+        assert first == second, f"{name}.svg differs from one drawing to the next"
+        assert "<dc:date>" not in first, f"{name}.svg carries the date it was drawn"
+        background = re.search(r'<g id="patch_1">\s*<path d="[^"]*"\s*style="([^"]*)"', first)
+        assert background and "fill: none" in background.group(1), f"{name}.svg has an opaque background"
+
+
+def test_diagrams_are_drawn_into_the_book_by_the_build_script():
+    script = (REPO / "scripts" / "book.sh").read_text(encoding="utf-8")
+    build = script.index('"$JB" build')
+    assert 0 < script.index("scripts/diagrams.py book/diagrams") < build, "book.sh must draw the diagrams first"
+    assert "book/diagrams/" in (REPO / ".gitignore").read_text(encoding="utf-8").splitlines()
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # the built site
 
@@ -385,6 +450,180 @@ def test_every_exercise_page_offers_the_student_notebook_for_download(site, name
     assert notebook["nbformat"] == 4
     release = REPO / "exercises" / name / f"{name}.ipynb"
     assert served.read_bytes() == release.read_bytes(), "the site must serve exactly the student release"
+
+
+# The cell diagrams (scripts/diagrams.py): where each is shown, in the notation of that chapter's equations.
+DIAGRAMS = {
+    "01_rnn_cell": ["rnn_cell"],
+    "04_lstm": ["lstm_cell"],
+    "05_gru": ["gru_cell", "gru_cell_reset_after"],
+    "06_peephole": ["peephole_cell"],
+    "07_bidirectional": ["bidirectional_layer"],
+}
+
+
+def _is_path_like(alt, src):
+    """An alt text that only names a file (what Sphinx writes when none is given) says nothing to a reader."""
+    name = PurePosixPath(unquote(urlsplit(src).path)).name
+    return alt == name or re.search(r"\.(png|svg|jpe?g|gif)\b", alt, re.I) or "/" in alt.split()[0] if alt else True
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_every_figure_of_a_chapter_has_a_number_a_caption_alt_text_and_a_reference(site, name):
+    path = page_file(f"book/{name}")
+    if not path.is_file():
+        pytest.fail(f"chapter page {path.relative_to(site)} was not built")
+    page = Page(path)
+    body_images = [a["src"] for a in page.find("img", inside="bd-article")]
+    figures = Figures(path).figures
+    in_figures = [image["src"] for figure in figures for image in figure["images"]]
+    assert body_images, f"book/{name}: no image at all"
+    assert sorted(body_images) == sorted(in_figures), "every image of the chapter must be inside a numbered figure"
+    number = CHAPTERS.index(name) + 1
+    referenced = {a["href"][1:] for a in page.find("a", inside="bd-article") if a.get("href", "").startswith("#fig-")}
+    problems = []
+    for k, figure in enumerate(figures, start=1):
+        label = figure["id"] or f"figure {k}"
+        if not figure["id"].startswith("fig-"):
+            problems.append(f"{label}: no name (a figure needs one to be referred to by number)")
+        if not figure["caption"].startswith(f"Fig. {number}.{k} ") or len(figure["caption"]) < 60:
+            problems.append(f"{label}: caption {figure['caption'][:60]!r} is not 'Fig. {number}.{k}' and a sentence")
+        for image in figure["images"]:
+            alt = " ".join(image["alt"].split())
+            if _is_path_like(alt, image["src"]) or len(alt.split()) < 12:
+                problems.append(f"{label}: alt text {alt[:60]!r} does not say what the figure shows")
+        if figure["id"] not in referenced:
+            problems.append(f"{label}: the text never refers to it by number")
+    assert problems == [], f"book/{name}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("name", sorted(DIAGRAMS))
+def test_cell_diagrams_are_svg_drawings_made_for_both_themes(site, name):
+    path = page_file(f"book/{name}")
+    diagrams = [f for f in Figures(path).figures if "cell-diagram" in f["classes"]]
+    shown = sorted(PurePosixPath(f["images"][0]["src"]).stem for f in diagrams)
+    assert shown == sorted(DIAGRAMS[name]), f"book/{name} shows the diagrams {shown}"
+    for figure in diagrams:
+        svg = resolve(path, figure["images"][0]["src"])
+        assert svg.suffix == ".svg" and svg.is_file()
+        text = svg.read_text(encoding="utf-8")
+        assert "<svg" in text[:1000]
+        # a transparent background: matplotlib writes the figure's patch with fill "none" when transparent=True
+        background = re.search(r'<g id="patch_1">\s*<path d="[^"]*"\s*style="([^"]*)"', text)
+        assert background and "fill: none" in background.group(1), f"{svg.name}: the background is not transparent"
+    css = (site / "_static" / "course.css").read_text(encoding="utf-8")
+    rule = re.search(r'html\[data-theme="dark"\] \.bd-content figure\.cell-diagram img \{([^}]*)\}', css)
+    assert rule and "invert(" in rule.group(1), "the dark theme must invert the lightness of the diagrams"
+    page = path.read_text(encoding="utf-8")
+    assert "_static/course.css" in page, "the page does not load course.css"
+
+
+CHAPTER_TITLES = {}
+
+
+def chapter_titles():
+    """The questions that are the chapters' titles, read from their sources: ``{label: title}``."""
+    if not CHAPTER_TITLES:
+        for name in CHAPTERS:
+            source = (REPO / "book" / f"{name}.md").read_text(encoding="utf-8")
+            match = re.search(r"^\((ch-[a-z-]+)\)=\n# (.+)$", source, re.M)
+            CHAPTER_TITLES[match.group(1)] = match.group(2).strip()
+    return CHAPTER_TITLES
+
+
+@pytest.mark.parametrize("name", CHAPTERS + ["next"])
+def test_cross_references_read_chapter_n_not_the_whole_question(site, name):
+    """A chapter is referred to as "chapter 4" in running text; its title, a whole question, belongs to the menus."""
+    source = (REPO / "book" / f"{name}.md").read_text(encoding="utf-8")
+    assert re.findall(r"\{ref\}`ch-[a-z-]+`", source) == [], "use {numref}`chapter %s <ch-...>` for a chapter"
+    html_text = page_file(f"book/{name}").read_text(encoding="utf-8")
+    article = html_text[html_text.index('<article class="bd-article"') : html_text.index("</article>")]
+    links = [
+        html.unescape(re.sub(r"<[^>]+>", "", text)).strip() for text in re.findall(r"<a [^>]*>(.*?)</a>", article, re.S)
+    ]
+    titles = set(chapter_titles().values())
+    assert [text for text in links if text in titles] == [], f"book/{name} names chapters by their whole question"
+    numbered = [text for text in links if re.fullmatch(r"[Cc]hapter \d+", text)]
+    assert len(numbered) == len(re.findall(r"\{numref\}`[Cc]hapter %s <ch-", source))
+
+
+def _code_cells_of_source(source):
+    """The code of every {code-cell} of a MyST notebook, without its metadata block, as jupytext reads it."""
+    cells = re.findall(r"^```\{code-cell\}[^\n]*\n(.*?)^```$", source, re.M | re.S)
+    code = []
+    for cell in cells:
+        cell = re.sub(r"\A---\n.*?\n---\n", "", cell, flags=re.S)  # YAML metadata
+        cell = re.sub(r"\A(:[a-z-]+:.*\n)+\n?", "", cell)  # short options such as :tags: [hide-input]
+        code.append(cell.rstrip("\n"))
+    return code
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_every_chapter_downloads_as_a_notebook_made_from_its_source_without_outputs(site, name):
+    path = page_file(f"book/{name}")
+    served = site / "_sources" / "book" / f"{name}.ipynb"
+    links = {
+        resolve(path, a["href"])
+        for a in Page(path).find("a", cls="btn-download-notebook-button")
+        if a.get("href", "").endswith(".ipynb")
+    }
+    assert links == {served.resolve()}, f"the download menu of book/{name} offers no .ipynb of the chapter"
+    assert served.is_file(), f"{served.relative_to(site)} is offered but not in the site"
+    notebook = json.loads(served.read_text(encoding="utf-8"))
+    assert notebook["nbformat"] == 4 and notebook["metadata"]["kernelspec"]["name"] == "python3"
+    code = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    assert [cell["outputs"] for cell in code] == [[]] * len(code), "the notebook must come without outputs"
+    assert all(cell["execution_count"] is None for cell in code)
+    source = (REPO / "book" / f"{name}.md").read_text(encoding="utf-8")
+    assert ["".join(cell["source"]) for cell in code] == _code_cells_of_source(source), "not made from the source"
+    title = re.search(r"^# (.+)$", source, re.M).group(1)
+    assert any(title in "".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "markdown")
+
+
+def test_chapter_7_quotes_the_timing_ratios_it_measured(site):
+    """The text's numbers are the printed ones (glued at build time), whatever the machine measured."""
+    text = Page(page_file("book/07_bidirectional")).text
+    printed = [float(r) for r in re.findall(r"bidirectional / unidirectional = (\d+\.\d+)", text)]
+    assert len(printed) == 6, "chapter 7 prints one ratio per cell and length"
+    quoted = re.findall(r"between (\d+\.\d\d) and (\d+\.\d\d) times", text)
+    assert quoted, "chapter 7 does not quote the range of its ratios"
+    for low, high in quoted:
+        assert (float(low), float(high)) == (min(printed), max(printed))
+    assert "about twice" not in text
+
+
+def test_chapter_3_says_gated_cells_mitigate_vanishing_gradients_and_shows_clipping_cannot(site):
+    source = (REPO / "book" / "03_vanishing_exploding.md").read_text(encoding="utf-8")
+    summary = source[source.index("## Summary") : source.index("## Exercises")]
+    assert "mitigated" in summary and "solved" not in summary
+    text = Page(page_file("book/03_vanishing_exploding")).text
+    ratios = re.findall(r"lag 30 / lag 1 = (\d\.\d+e[-+]\d+)", text)  # the printed numbers, not the code
+    assert len(ratios) == 3 and len(set(ratios)) == 1, "clipping must leave the ratio of distant to recent terms"
+
+
+def test_pages_that_are_not_notebooks_offer_no_notebook(site):
+    for page in ("book/intro", "book/notation", "book/references", "book/next", "book/instructors"):
+        assert Page(page_file(page)).find("a", cls="btn-download-notebook-button") == [], page
+
+
+def test_closing_page_says_what_the_course_leaves_out_and_where_each_is_taught(site):
+    path = page_file("book/next")
+    page = Page(path)
+    text = page.text.lower()
+    for topic in ("stacked", "dropout", "encoder–decoder", "attention"):
+        assert topic in text, f"the closing page does not mention {topic}"
+    cited = {
+        unquote(urlsplit(a["href"]).fragment)
+        for a in page.find("a", inside="bd-article")
+        if "references.html#" in a.get("href", "")
+    }
+    bib = (REPO / "book" / "references.bib").read_text(encoding="utf-8")
+    for key in ("graves2013speech", "zaremba2014recurrent", "sutskever2014sequence", "bahdanau2015neural"):
+        assert f"{{{key}," in bib, f"{key} is not in references.bib"
+    assert len(cited) >= 8, f"the closing page cites only {len(cited)} works"
+    source = (REPO / "book" / "next.md").read_text(encoding="utf-8")
+    paragraphs = [p for p in source.split("\n\n") if p.startswith("**")]
+    assert len(paragraphs) == 4 and all("{cite" in p for p in paragraphs), "one paragraph per topic, each citing"
 
 
 def test_no_page_loads_anything_from_the_network(site):

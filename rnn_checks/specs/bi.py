@@ -143,6 +143,7 @@ SPECS.append(
         variants=({"mask": False}, {"mask": True}),
         uses="TNV",
         large=("logits",),
+        timed=({"T": 32, "N": 32, "V": 256}, 1),
     )
 )
 SPECS.append(
@@ -171,6 +172,7 @@ SPECS.append(
         allowed=_BIDIRECTIONAL,
         isolations=(("no mask (every step valid)", ("mask",)),),
         uses="TNDHV",
+        timed=({"T": 20, "N": 16, "D": 32, "H": 64, "V": 16}, 4),
     )
 )
 
@@ -235,6 +237,7 @@ SPECS.append(
         variants=RESET_AFTER,
         allowed=_GRU_FORWARD + ("gradcheck.*",),
         uses="NDH",
+        timed=({"N": 256, "D": 64, "H": 128}, 1),
     )
 )
 SPECS.append(
@@ -251,6 +254,7 @@ SPECS.append(
         builds_on={"gru_step_backward": "gru.gru_step_backward"},
         allowed=_GRU_FORWARD + ("gradcheck.*",),
         isolations=BPTT_ISOLATIONS,
+        timed=({"T": 20, "N": 8, "D": 64, "H": 128}, 2),
     )
 )
 SPECS.append(
@@ -271,5 +275,6 @@ SPECS.append(
             ("only the outputs' gradients (no dlast_fwd, dlast_bwd)", ("dlast_fwd", "dlast_bwd")),
             ("only the final states' gradients (dys = 0)", ("+dlast_fwd", "dys")),
         ),
+        timed=({"T": 20, "N": 16, "D": 32, "H": 64}, 2),
     )
 )

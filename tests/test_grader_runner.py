@@ -1,0 +1,60 @@
+"""The judge's runner runs a cell as the notebook does, except what would have worked in the student's kernel.
+
+A statement that calls what the judge's view lacks (ReferenceUnavailable) would have run in Jupyter:
+it is skipped, and so is any later statement of the cell that fails (it may need what the skipped one
+made); the cell's definitions still happen.  Any other error ends the cell where it happens, as in
+Jupyter.  Magics that run code (``%%time``) run it.
+"""
+
+from __future__ import annotations
+
+from grader.sandboxed.run_judge import _Shell, run_cell
+
+
+class Unavailable(RuntimeError):
+    """Stands for the view's ReferenceUnavailable."""
+
+
+def _run(source):
+    namespace = {"__name__": "__main__"}
+    shell = _Shell(namespace)
+    namespace["get_ipython"] = lambda: shell
+
+    def reference(*args):
+        raise Unavailable("not available while graded")
+
+    namespace["reference"] = reference
+    error, skipped = run_cell(source, 7, namespace, Unavailable)
+    return namespace, error, skipped
+
+
+def test_a_statement_that_needs_the_reference_is_skipped_and_the_def_after_it_happens():
+    namespace, error, skipped = _run(
+        "check = reference(1, 2)\nprint(check.shape)  # needs what was skipped\ndef f(x):\n    return 2 * x\ny = f(3)"
+    )
+    assert error is None and skipped == 2
+    assert namespace["f"](2) == 4 and namespace["y"] == 6 and "check" not in namespace
+
+
+def test_any_other_error_ends_the_cell_as_in_jupyter():
+    namespace, error, skipped = _run("x = 1\nprint(undefined_name)\ndef f():\n    return 1")
+    assert isinstance(error, NameError) and skipped == 0
+    assert namespace["x"] == 1 and "f" not in namespace
+
+
+def test_a_syntax_error_defines_nothing():
+    namespace, error, _ = _run("def f(:\n    pass\nx = 1")
+    assert isinstance(error, SyntaxError) and "x" not in namespace
+
+
+def test_time_magics_run_their_code_and_other_magics_nothing():
+    namespace, error, _ = _run("%%time\ndef f():\n    return 1")
+    assert error is None and namespace["f"]() == 1
+    namespace, error, _ = _run("%time y = 2\n%timeit z = 3\n%matplotlib inline\nw = 4")
+    assert error is None and namespace["y"] == 2 and "z" not in namespace and namespace["w"] == 4
+
+
+def test_the_cells_line_numbers_are_kept_for_the_messages():
+    namespace, error, _ = _run("x = 1\n\n\nraise ValueError('here')")
+    assert error.__traceback__.tb_next.tb_frame.f_code.co_filename == "<cell 7>"
+    assert error.__traceback__.tb_next.tb_lineno == 4
