@@ -54,9 +54,15 @@ class AgreementError(AssertionError):
 
 
 def make_params(cell, D, H, dtype, rng):
-    """Random parameters; every entry (biases and peepholes too) is nonzero, so that none is left untested."""
+    """Random parameters; every entry (biases and peepholes too) is nonzero, so that none is left untested.
+
+    Only the vectors (biases, peepholes, which the initialization sets to constants) get noise: noise of 0.1 on
+    a 256 x 256 recurrent matrix gives it a spectral radius near 1.6, a chaotic tanh RNN in which float32
+    rounding grows over 100 steps until two correct implementations differ by 2e-4.
+    """
     params = init.init_params(cell, D, H, rng, dtype=np.float64, reset_after=cell == "gru")
-    return {key: (value + rng.normal(0, 0.1, value.shape)).astype(dtype) for key, value in params.items()}
+    noisy = lambda value: value + rng.normal(0, 0.1, value.shape) if value.ndim == 1 else value  # noqa: E731
+    return {key: noisy(value).astype(dtype) for key, value in params.items()}
 
 
 def make_case(cell, bidirectional_layer, T, N, D, H, dtype, seed=0):
