@@ -17,7 +17,8 @@ export OPENBLAS_NUM_THREADS ?= 1
 help:
 	@echo "make book        build the website into _build/html (sets up .venv first)"
 	@echo "make test        set up, then run every test (lint, rnn_ref, the book, the exercises, grading)"
-	@echo "make bench       rnn_ref against a naive implementation and torch.nn, forward + backward"
+	@echo "make bench       rnn_ref against a naive implementation and torch.nn, forward + backward (~15 min;"
+	@echo "                 BENCH_ARGS=--quick for a 1-minute smoke run, see README: Performance)"
 	@echo "make release     regenerate exercises/ from solutions/ (nbgrader generate_assignment)"
 	@echo "make grade-demo  grade a few sample submissions and print the grade table"
 	@echo "make grading-setup   install bubblewrap and check the grading sandbox"

@@ -93,6 +93,47 @@ def lstm_forward_backward(xs, params, dhs):
     return np.stack([s[-1] for s in steps]), dxs, grads
 
 
+def peephole_forward_backward(xs, params, dhs):
+    """Forward and backward of the peephole LSTM, one matmul per gate and per step."""
+    T, N, _ = xs.shape
+    (Wxi, Whi, bi), (Wxf, Whf, bf), (Wxg, Whg, bg), (Wxo, Who, bo) = _split(params, 4)
+    p_i, p_f, p_o = params["p_i"], params["p_f"], params["p_o"]
+    H = Whi.shape[0]
+    h, c = np.zeros((N, H), xs.dtype), np.zeros((N, H), xs.dtype)
+    steps = []
+    for t in range(T):
+        x = xs[t]
+        i = _sigmoid(x @ Wxi.T + h @ Whi.T + p_i * c + bi)
+        f = _sigmoid(x @ Wxf.T + h @ Whf.T + p_f * c + bf)
+        g = np.tanh(x @ Wxg.T + h @ Whg.T + bg)
+        c_prev, h_prev = c, h
+        c = f * c_prev + i * g
+        o = _sigmoid(x @ Wxo.T + h_prev @ Who.T + p_o * c + bo)
+        h = o * np.tanh(c)
+        steps.append((x, h_prev, c_prev, i, f, g, o, c, h))
+    grads = {key: np.zeros_like(value) for key, value in params.items()}
+    dxs = np.zeros_like(xs)
+    dh, dc = np.zeros((N, H), xs.dtype), np.zeros((N, H), xs.dtype)
+    for t in reversed(range(T)):
+        x, h_prev, c_prev, i, f, g, o, c, h = steps[t]
+        dh = dh + dhs[t]
+        tc = np.tanh(c)
+        dao = dh * tc * o * (1 - o)
+        dc = dc + dh * o * (1 - tc**2) + dao * p_o
+        dai, daf, dag = dc * g * i * (1 - i), dc * c_prev * f * (1 - f), dc * i * (1 - g**2)
+        for k, da in enumerate((dai, daf, dag, dao)):
+            grads["W_x"][k * H : (k + 1) * H] += da.T @ x
+            grads["W_h"][k * H : (k + 1) * H] += da.T @ h_prev
+            grads["b"][k * H : (k + 1) * H] += da.sum(axis=0)
+        grads["p_i"] += (dai * c_prev).sum(axis=0)
+        grads["p_f"] += (daf * c_prev).sum(axis=0)
+        grads["p_o"] += (dao * c).sum(axis=0)
+        dxs[t] = dai @ Wxi + daf @ Wxf + dag @ Wxg + dao @ Wxo
+        dh = dai @ Whi + daf @ Whf + dag @ Whg + dao @ Who
+        dc = dc * f + dai * p_i + daf * p_f
+    return np.stack([s[-1] for s in steps]), dxs, grads
+
+
 def gru_forward_backward(xs, params, dhs):
     """Forward and backward of the GRU with ``reset_after=True``, per gate and per step."""
     T, N, _ = xs.shape
@@ -130,4 +171,9 @@ def gru_forward_backward(xs, params, dhs):
     return np.stack([s[-1] for s in steps]), dxs, grads
 
 
-NAIVE = {"rnn": rnn_forward_backward, "lstm": lstm_forward_backward, "gru": gru_forward_backward}
+NAIVE = {
+    "rnn": rnn_forward_backward,
+    "lstm": lstm_forward_backward,
+    "gru": gru_forward_backward,
+    "peephole": peephole_forward_backward,
+}

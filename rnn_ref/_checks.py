@@ -15,6 +15,7 @@ NumPy.
 
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -22,6 +23,7 @@ import numpy as np
 _TERM = re.compile(r"^(\d*)([A-Z])$")
 
 
+@functools.cache  # every term of every checked array comes here: parse each spelling once
 def _parse(term):
     """Split a shape term like ``"4H"`` into ``(4, "H")``; ints stay ints."""
     if isinstance(term, (int, np.integer)):

@@ -29,7 +29,13 @@ import numpy as np
 from ._checks import Dims
 from .activations import sigmoid
 from .lstm import PARAM_SPECS as LSTM_PARAM_SPECS
-from .lstm import candidate, cell_state, hidden_state
+from .lstm import (
+    _fused_backward,
+    _fused_input_projection,
+    candidate,
+    cell_state,
+    hidden_state,
+)
 from .masks import resolve_mask
 
 __all__ = [
@@ -392,10 +398,9 @@ def peephole_forward(xs, h0, c0, params, mask=None, *, lengths=None):
         h_t = o_t \odot \tanh(c_t)
 
     with :math:`[a_i; a_f; a_g; a_o] = W_x x_t + W_h h_{t-1} + b`.  At a
-    padded step :math:`h_t = h_{t-1}` and :math:`c_t = c_{t-1}`.  The
-    input projection :math:`W_x x_t + b` of every step is one matmul before the
-    loop; inside it stay one stacked recurrent matmul and the elementwise
-    peephole terms.
+    padded step :math:`h_t = h_{t-1}` and :math:`c_t = c_{t-1}`.  The loop
+    computes what :func:`peephole_step_forward` computes, fused as in
+    :func:`rnn_ref.lstm.lstm_forward`.
     """
     dims = Dims()
     params = dims.params(params, PARAM_SPECS)
@@ -405,24 +410,51 @@ def peephole_forward(xs, h0, c0, params, mask=None, *, lengths=None):
     h0 = np.zeros((N, H), xs.dtype) if h0 is None else dims.array("h0", h0, ("N", "H"))
     c0 = np.zeros((N, H), xs.dtype) if c0 is None else dims.array("c0", c0, ("N", "H"))
     mask = resolve_mask(mask, lengths, T, N)
-    W_h, p_i, p_f, p_o = params["W_h"], params["p_i"], params["p_f"], params["p_o"]
 
-    a_x = (xs.reshape(T * N, D) @ params["W_x"].T).reshape(T, N, 4 * H)  # (T, N, 4H), hoisted
-    a_x += params["b"]
+    # The LSTM's fused loop (see lstm._fused_input_projection): the gates are scale * tanh(half * a) + shift,
+    # with the inner half folded into the weights, the peepholes included.  The output gate must wait for the
+    # new cell state: its pre-activation is set aside, the four blocks go through tanh together as in the
+    # LSTM (faster than calls on the i, f, g columns alone), and o is then computed on its own.
+    W_hT, gates, scale, shift, bias = _fused_input_projection(xs, params)
+    p_i, p_f, p_o = (np.repeat(params[key][None, :] / 2, N, axis=0) for key in ("p_i", "p_f", "p_o"))  # (N, H)
     h_all = np.empty((T + 1, N, H), dtype=xs.dtype)
     c_all = np.empty((T + 1, N, H), dtype=xs.dtype)
-    gates = np.empty((T, N, 4 * H), dtype=xs.dtype)
     tanh_c = np.empty((T, N, H), dtype=xs.dtype)
     h_all[0], c_all[0] = h0, c0
-    for t in range(T):
-        a = a_x[t] + h_all[t] @ W_h.T  # (N, 4H)
-        gates[t], c, tanh_c[t], h = _cell_forward(a, c_all[t], p_i, p_f, p_o)
-        if mask is not None:  # a padded step carries the previous state
-            m = mask[t][:, None]  # (N, 1)
-            c = np.where(m, c, c_all[t])
-            tanh_c[t] = np.tanh(c)
-            h = np.where(m, h, h_all[t])
-        c_all[t + 1], h_all[t + 1] = c, h
+    i_all, f_all, g_all, o_all = (gates[:, :, k * H : (k + 1) * H] for k in range(4))  # views (T, N, H)
+    a_h = np.empty((N, 4 * H), dtype=xs.dtype)  # the recurrent term of one step
+    o = np.empty((N, H), dtype=xs.dtype)  # the output gate of one step
+    term = np.empty((N, H), dtype=xs.dtype)
+    padded = None if mask is None else ~mask[:, :, None]  # (T, N, 1)
+    for t in range(T):  # every result is written into a preallocated array (out=): no temporaries
+        a = gates[t]  # (N, 4H), half * W_x x_t so far
+        np.matmul(h_all[t], W_hT, out=a_h)
+        a += a_h
+        a += bias  # half * (W_x x_t + W_h h_{t-1} + b)
+        np.multiply(c_all[t], p_i, out=term)
+        i_all[t] += term  # i and f look at the old cell state
+        np.multiply(c_all[t], p_f, out=term)
+        f_all[t] += term
+        np.copyto(o, o_all[t])  # o's pre-activation, set aside
+        np.tanh(a, out=a)
+        a *= scale
+        a += shift  # i, f, g (and a provisional o, replaced below)
+        c = c_all[t + 1]
+        np.multiply(f_all[t], c_all[t], out=c)
+        np.multiply(i_all[t], g_all[t], out=term)
+        c += term  # c_t = f c_{t-1} + i g
+        np.multiply(c, p_o, out=term)
+        o += term  # o looks at the new cell state
+        np.tanh(o, out=o)
+        o *= 0.5
+        o += 0.5
+        np.copyto(o_all[t], o)  # o
+        if padded is not None:  # a padded step carries the previous cell state
+            np.copyto(c, c_all[t], where=padded[t])
+        np.tanh(c, out=tanh_c[t])
+        np.multiply(o, tanh_c[t], out=h_all[t + 1])  # h_t = o tanh(c_t)
+        if padded is not None:
+            np.copyto(h_all[t + 1], h_all[t], where=padded[t])
     hs = h_all[1:].copy() if mask is None else h_all[1:] * mask[:, :, None]
     cache = PeepholeCache(xs, h_all, c_all, gates, tanh_c, mask, params)
     return hs, h_all[T].copy(), c_all[T].copy(), cache
@@ -472,31 +504,5 @@ def peephole_backward(dhs, cache, dh_last=None, dc_last=None):
     dhs = dims.array("dhs", dhs, ("T", "N", "H"))
     dh = np.zeros((N, H), xs.dtype) if dh_last is None else dims.array("dh_last", dh_last, ("N", "H")).copy()
     dc = np.zeros((N, H), xs.dtype) if dc_last is None else dims.array("dc_last", dc_last, ("N", "H")).copy()
-    W_h, p_i, p_f, p_o = params["W_h"], params["p_i"], params["p_f"], params["p_o"]
-
-    da_all = np.empty((T, N, 4 * H), dtype=xs.dtype)
-    for t in reversed(range(T)):
-        if mask is None:
-            da_all[t], dc = _cell_backward(dh + dhs[t], dc, gates[t], c_all[t], tanh_c[t], p_i, p_f, p_o)
-            dh = da_all[t] @ W_h  # (N, 4H) @ (4H, H)
-        else:
-            m = mask[t][:, None]  # (N, 1)
-            dh_t = np.where(m, dh + dhs[t], 0)
-            dc_t = np.where(m, dc, 0)
-            da, dc_prev = _cell_backward(dh_t, dc_t, gates[t], c_all[t], tanh_c[t], p_i, p_f, p_o)
-            da_all[t] = da  # zero at padded steps
-            dh = np.where(m, da @ W_h, dh)  # padded: gradients pass straight through
-            dc = np.where(m, dc_prev, dc)
-
-    da = da_all.reshape(T * N, 4 * H)  # (TN, 4H)
-    grads = {
-        "W_x": da.T @ xs.reshape(T * N, D),  # (4H, D)
-        "W_h": da.T @ h_all[:-1].reshape(T * N, H),  # (4H, H)
-        "b": da.sum(axis=0),  # (4H,)
-        # peepholes: i and f looked at c_{t-1} = c_all[:-1], o at c_t = c_all[1:]
-        "p_i": (da_all[:, :, 0 * H : 1 * H] * c_all[:-1]).sum(axis=(0, 1)),  # (H,)
-        "p_f": (da_all[:, :, 1 * H : 2 * H] * c_all[:-1]).sum(axis=(0, 1)),  # (H,)
-        "p_o": (da_all[:, :, 3 * H : 4 * H] * c_all[1:]).sum(axis=(0, 1)),  # (H,)
-    }
-    dxs = (da @ params["W_x"]).reshape(T, N, D)
-    return dxs, dh, dc, grads
+    # The LSTM's fused loop, with the two extra paths of the peepholes (see lstm._fused_backward)
+    return _fused_backward(dhs, dh, dc, cache, peepholes=(params["p_i"], params["p_f"], params["p_o"]))

@@ -105,7 +105,9 @@ def test_reverse_sequences_is_an_involution(rng):
 
 def test_reverse_sequences_with_full_lengths_is_a_time_flip(rng):
     xs = rng.standard_normal((4, 3, 2))
-    np.testing.assert_array_equal(reverse_sequences(xs, np.full(3, 4)), xs[::-1])
+    flipped = reverse_sequences(xs, np.full(3, 4))
+    np.testing.assert_array_equal(flipped, xs[::-1])
+    assert not np.shares_memory(flipped, xs)  # a new array, as with padding, not a view of xs
 
 
 def test_reverse_sequences_leaves_padded_steps_in_place_and_does_not_mutate(rng):
