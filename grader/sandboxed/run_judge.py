@@ -115,6 +115,33 @@ class _Replies:
         return self._loads(line)
 
 
+def _display(*objects, **kwargs):
+    """``display()``: what the student shows does not matter to the judge."""
+
+
+def notebook_namespace():
+    """The namespace a notebook's cells run in, with the names IPython gives every kernel's cells.
+
+    A cell may use them without an import (``display(...)`` before a ``def``, say): without them the cell
+    would stop at a NameError here where Jupyter went on, and the ``def`` after it would never run.
+    IPython puts ``display`` and ``__IPYTHON__`` in the builtins and the rest in the user's namespace;
+    here all are in the namespace (the builtins are the runner's own).
+    """
+    namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+    shell = _Shell(namespace)
+    namespace.update(
+        get_ipython=lambda: shell,
+        display=_display,
+        __IPYTHON__=True,
+        In=[""],
+        _ih=[""],
+        Out={},
+        _oh={},
+        _dh=[os.getcwd()],
+    )
+    return namespace
+
+
 def _source(source):
     """IPython syntax (magics, ``!cmd``) turned into plain Python."""
     if _IPYTHON_SYNTAX.search(source):  # importing IPython costs more than most cells
@@ -358,9 +385,7 @@ class Runner:
         for entry in job["items"]:
             references = {name: _reference(key) for name, key in entry.get("builds_on", {}).items()}
             self.items.append((entry, references))
-        self.namespace = {"__name__": "__main__", "__builtins__": __builtins__}
-        shell = _Shell(self.namespace)
-        self.namespace["get_ipython"] = lambda: shell
+        self.namespace = notebook_namespace()
         self.send = send
 
     def cell(self, step, index):

@@ -237,6 +237,12 @@ VARIANTS = [
         ),
     ),
     Variant(
+        "display_before_def",
+        "01_rnn_cell",
+        "display() (which IPython gives every cell, no import) shows something before the step's def",
+        (("rnn_step_forward", "", "display(np.zeros(2))  # a look at something, as one does in Jupyter"),),
+    ),
+    Variant(
         "loops_over_batch_and_time",
         "08_lstm_gates",
         "the step's gradients one row of the batch at a time; BPTT calls the step on one row at a time",
