@@ -67,3 +67,13 @@ def test_the_names_ipython_gives_every_cell_exist_as_in_jupyter():
     assert error is None and namespace["f"](2) == 4
     namespace, error, _ = _run("from IPython.display import display\ndisplay(3)\ng = 5")
     assert error is None and namespace["g"] == 5
+
+
+def test_writefile_writes_the_module_that_a_later_cell_imports(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    namespace, error, _ = _run("%%writefile audit_helper_module.py\nTWO = 2\n")
+    assert error is None and (tmp_path / "audit_helper_module.py").read_text() == "TWO = 2\n"
+    _run("%%writefile -a audit_helper_module.py\nTHREE = 3\n")
+    namespace, error, _ = _run("from audit_helper_module import TWO, THREE\nsix = TWO * THREE")
+    assert error is None and namespace["six"] == 6

@@ -93,6 +93,8 @@ class _Shell:
     def run_cell_magic(self, magic, line, cell, *args, **kwargs):
         if magic in ("time", "capture"):
             exec(compile(cell, "<magic>", "exec"), self._namespace)
+        elif magic == "writefile":  # a module of the student's own, imported by a later cell
+            _write_file(line, cell)
 
     def __getattr__(self, name):
         return lambda *args, **kwargs: None
@@ -113,6 +115,16 @@ class _Replies:
             self._buffer += chunk
         line, _, self._buffer = self._buffer.partition(b"\n")
         return self._loads(line)
+
+
+def _write_file(line, cell):
+    """``%%writefile [-a] NAME``: the text into NAME in the working directory (on ``sys.path``, as in Jupyter)."""
+    words = line.split()
+    append = bool(words) and words[0] in ("-a", "--append")
+    name = " ".join(words[1:] if append else words).strip("\"'")
+    with open(name, "a" if append else "w", encoding="utf-8") as file:
+        file.write(cell)
+    importlib.invalidate_caches()
 
 
 def _display(*objects, **kwargs):
@@ -438,6 +450,7 @@ def main(argv=None):
         job = json.load(file)
     for path in reversed(options.sys_path):
         sys.path.insert(0, path)
+    sys.path.append(os.getcwd())  # a module the notebook wrote (%%writefile), as Jupyter finds it (last here)
 
     import numpy  # noqa: F401 - imported before any student code
 

@@ -243,6 +243,19 @@ VARIANTS = [
         (("rnn_step_forward", "", "display(np.zeros(2))  # a look at something, as one does in Jupyter"),),
     ),
     Variant(
+        "writes_a_module_of_its_own",
+        "01_rnn_cell",
+        "a cell of the student's own writes softmax into my_layers.py (%%writefile); output_layer imports it",
+        (("output_layer", "", "from my_layers import softmax"),),
+        after_test=(
+            (
+                "test_rnn_forward",
+                "%%writefile my_layers.py\nimport numpy as np\n\n\ndef softmax(a):\n"
+                "    e = np.exp(a - a.max(axis=-1, keepdims=True))\n    return e / e.sum(axis=-1, keepdims=True)\n",
+            ),
+        ),
+    ),
+    Variant(
         "loops_over_batch_and_time",
         "08_lstm_gates",
         "the step's gradients one row of the batch at a time; BPTT calls the step on one row at a time",

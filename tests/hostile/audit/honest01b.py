@@ -158,3 +158,32 @@ CASES += [
         honest=True,
     ),
 ]
+
+WRITEFILE = """%%writefile my_layers.py
+import numpy as np
+
+
+def softmax(a):
+    e = np.exp(a - a.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+"""
+
+USES_FILE = """from my_layers import softmax
+
+
+def output_layer(hs, W_y, b_y):
+    return softmax(hs @ W_y.T + b_y)
+"""
+
+
+def _writefile(kit):
+    notebook = kit.honest()
+    kit.solution(notebook, 2).source = USES_FILE
+    position = notebook.cells.index(kit.solution(notebook, 2))
+    notebook.cells.insert(position, nbformat.v4.new_code_cell(WRITEFILE))
+    kit.write(notebook)
+
+
+CASES += [
+    Case("v_writefile", "%%writefile of a helper module, imported by output_layer", _writefile, FULL, honest=True),
+]
