@@ -77,3 +77,11 @@ def test_writefile_writes_the_module_that_a_later_cell_imports(tmp_path, monkeyp
     _run("%%writefile -a audit_helper_module.py\nTHREE = 3\n")
     namespace, error, _ = _run("from audit_helper_module import TWO, THREE\nsix = TWO * THREE")
     assert error is None and namespace["six"] == 6
+
+
+def test_a_magic_inside_a_line_is_read_as_ipython_reads_it():
+    """``t = %timeit -o f()`` after a def: not Python, but IPython runs the cell, so the def happens."""
+    namespace, error, _ = _run("def f(x):\n    return 2 * x\n\n\nt = %timeit -o f(1)\nfiles = !ls\nafter = 1")
+    assert error is None and namespace["f"](2) == 4 and namespace["after"] == 1
+    namespace, error, _ = _run("def g(:\n    pass\nt = %timeit -o g()")
+    assert isinstance(error, SyntaxError) and "g" not in namespace

@@ -154,9 +154,13 @@ def notebook_namespace():
     return namespace
 
 
-def _source(source):
-    """IPython syntax (magics, ``!cmd``) turned into plain Python."""
-    if _IPYTHON_SYNTAX.search(source):  # importing IPython costs more than most cells
+def _source(source, anywhere=False):
+    """IPython syntax (magics, ``!cmd``) turned into plain Python.
+
+    Looked for at the start of a line (``%time``, ``!pip``, ``f?``), or ``anywhere`` (``t = %timeit -o f()``,
+    ``files = !ls``) once a cell has failed to parse as plain Python.
+    """
+    if anywhere or _IPYTHON_SYNTAX.search(source):  # importing IPython costs more than most cells
         try:
             from IPython.core.inputtransformer2 import TransformerManager
 
@@ -168,13 +172,18 @@ def _source(source):
 
 def run_cell(source, index, namespace, unavailable):
     """Run a cell statement by statement (see the module docstring); return (error or None, statements skipped)."""
-    source = _source(source)
+    original, source = source, _source(source)
     filename = f"<cell {index}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     try:
-        statements = ast.parse(source, filename).body
+        try:
+            statements = ast.parse(source, filename).body
+        except SyntaxError:  # IPython syntax inside a line (an assignment from a magic): as IPython reads it
+            source = _source(original, anywhere=True)
+            statements = ast.parse(source, filename).body
     except (SyntaxError, RecursionError, MemoryError, ValueError) as exc:  # the last three: nested too deeply
         return exc, 0
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     skipped = 0
     for statement in statements:
         try:

@@ -256,6 +256,20 @@ VARIANTS = [
         ),
     ),
     Variant(
+        "times_with_an_assignment_magic",
+        "01_rnn_cell",
+        "after the def, the step's cell times it with t = %timeit -o (IPython syntax inside a line)",
+        (
+            (
+                "rnn_step_forward",
+                "    return h, (x, h_prev, h, params)",
+                "    return h, (x, h_prev, h, params)\n\n\n"
+                'timing = %timeit -o rnn_step_forward(np.ones((4, 3)), np.zeros((4, 2)), {"W_x": np.ones((2, 3)), '
+                '"W_h": np.eye(2), "b": np.zeros(2)})',
+            ),
+        ),
+    ),
+    Variant(
         "loops_over_batch_and_time",
         "08_lstm_gates",
         "the step's gradients one row of the batch at a time; BPTT calls the step on one row at a time",
