@@ -187,3 +187,18 @@ def _writefile(kit):
 CASES += [
     Case("v_writefile", "%%writefile of a helper module, imported by output_layer", _writefile, FULL, honest=True),
 ]
+
+PLOTS_FIRST = """import matplotlib.pyplot as plt
+
+plt.plot(np.tanh(np.linspace(-3, 3, 50)))  # what tanh looks like
+plt.title("tanh")
+plt.show()
+
+
+def rnn_step_forward(x, h_prev, params):
+    return np.tanh(x @ params["W_x"].T + h_prev @ params["W_h"].T + params["b"]), None
+"""
+
+CASES += [
+    Case("v_plots_first", "a matplotlib plot before the def", sols({0: PLOTS_FIRST}), FULL, honest=True),
+]
