@@ -52,3 +52,21 @@ CASES = [
         (0, 1, 1),
     ),
 ]
+
+# The one derivative of the step (da = dh * tanh'(a)) by one complex step of its own forward, all entries at once
+# (each output depends on its own pre-activation only); the matmuls of the chain rule written by hand.
+COMPLEX_STEP_DA = """def rnn_step_backward(dh, cache):
+    dtype = dh.dtype
+    x, h_prev = cache.x.astype(np.float64), cache.h_prev.astype(np.float64)
+    W_x, W_h, b = (cache.params[k].astype(np.float64) for k in ("W_x", "W_h", "b"))
+    a = x @ W_x.T + h_prev @ W_h.T + b
+    da = dh.astype(np.float64) * np.tanh(a + 1e-30j).imag / 1e-30
+    grads = {"W_x": (da.T @ x).astype(dtype), "W_h": (da.T @ h_prev).astype(dtype), "b": da.sum(axis=0).astype(dtype)}
+    return (da @ W_x).astype(dtype), (da @ W_h).astype(dtype), grads
+"""
+
+CASES += [
+    Case(
+        "h02_complex_step_da", "da by one complex step of tanh; the rest by hand", sols({0: COMPLEX_STEP_DA}), (0, 1, 1)
+    ),
+]
