@@ -86,3 +86,37 @@ CASES = [
         honest=True,
     ),
 ]
+
+DICT_CACHE_STEP = """def lstm_step_backward(dh, dc, cache):
+    c = cache._asdict() if hasattr(cache, "_asdict") else cache  # my BPTT passes a dict
+    H = dh.shape[1]
+    i, f, g, o = (c["gates"][:, k * H : (k + 1) * H] for k in range(4))
+    dct = dc + dh * o * (1 - c["tanh_c"] ** 2)
+    da = np.concatenate([dct * g * i * (1 - i), dct * c["c_prev"] * f * (1 - f), dct * i * (1 - g**2), dh * c["tanh_c"] * o * (1 - o)], axis=1)
+    grads = {"W_x": da.T @ c["x"], "W_h": da.T @ c["h_prev"], "b": da.sum(axis=0)}
+    return da @ c["params"]["W_x"], da @ c["params"]["W_h"], dct * f, grads
+"""
+
+DICT_CACHE_BPTT = """def lstm_backward(dhs, cache, dh_last=None, dc_last=None):
+    xs, h_all, c_all, gates, tanh_c, _, params = cache
+    dxs = np.empty_like(xs)
+    grads = {k: np.zeros_like(v) for k, v in params.items()}
+    dh = np.zeros_like(h_all[0]) if dh_last is None else dh_last
+    dc = np.zeros_like(c_all[0]) if dc_last is None else dc_last
+    for t in range(xs.shape[0] - 1, -1, -1):
+        step = dict(x=xs[t], h_prev=h_all[t], c_prev=c_all[t], gates=gates[t], tanh_c=tanh_c[t], params=params)
+        dxs[t], dh, dc, g = lstm_step_backward(dh=dhs[t] + dh, dc=dc, cache=step)
+        for k in grads:
+            grads[k] += g[k]
+    return dxs, dh, dc, grads
+"""
+
+CASES += [
+    Case(
+        "v08_dict_cache",
+        "BPTT passes its step a dict as the cache, by keyword",
+        sols({0: DICT_CACHE_STEP, 1: DICT_CACHE_BPTT}),
+        (1, 1),
+        honest=True,
+    ),
+]
