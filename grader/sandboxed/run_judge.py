@@ -93,6 +93,8 @@ class _Shell:
     def run_cell_magic(self, magic, line, cell, *args, **kwargs):
         if magic in ("time", "capture"):
             exec(compile(cell, "<magic>", "exec"), self._namespace)
+        elif magic == "writefile":  # a module of the student's own, imported by a later cell
+            _write_file(line, cell)
 
     def __getattr__(self, name):
         return lambda *args, **kwargs: None
@@ -115,9 +117,50 @@ class _Replies:
         return self._loads(line)
 
 
-def _source(source):
-    """IPython syntax (magics, ``!cmd``) turned into plain Python."""
-    if _IPYTHON_SYNTAX.search(source):  # importing IPython costs more than most cells
+def _write_file(line, cell):
+    """``%%writefile [-a] NAME``: the text into NAME in the working directory (on ``sys.path``, as in Jupyter)."""
+    words = line.split()
+    append = bool(words) and words[0] in ("-a", "--append")
+    name = " ".join(words[1:] if append else words).strip("\"'")
+    with open(name, "a" if append else "w", encoding="utf-8") as file:
+        file.write(cell)
+    importlib.invalidate_caches()
+
+
+def _display(*objects, **kwargs):
+    """``display()``: what the student shows does not matter to the judge."""
+
+
+def notebook_namespace():
+    """The namespace a notebook's cells run in, with the names IPython gives every kernel's cells.
+
+    A cell may use them without an import (``display(...)`` before a ``def``, say): without them the cell
+    would stop at a NameError here where Jupyter went on, and the ``def`` after it would never run.
+    IPython puts ``display`` and ``__IPYTHON__`` in the builtins and the rest in the user's namespace;
+    here all are in the namespace (the builtins are the runner's own).
+    """
+    namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+    shell = _Shell(namespace)
+    namespace.update(
+        get_ipython=lambda: shell,
+        display=_display,
+        __IPYTHON__=True,
+        In=[""],
+        _ih=[""],
+        Out={},
+        _oh={},
+        _dh=[os.getcwd()],
+    )
+    return namespace
+
+
+def _source(source, anywhere=False):
+    """IPython syntax (magics, ``!cmd``) turned into plain Python.
+
+    Looked for at the start of a line (``%time``, ``!pip``, ``f?``), or ``anywhere`` (``t = %timeit -o f()``,
+    ``files = !ls``) once a cell has failed to parse as plain Python.
+    """
+    if anywhere or _IPYTHON_SYNTAX.search(source):  # importing IPython costs more than most cells
         try:
             from IPython.core.inputtransformer2 import TransformerManager
 
@@ -129,13 +172,18 @@ def _source(source):
 
 def run_cell(source, index, namespace, unavailable):
     """Run a cell statement by statement (see the module docstring); return (error or None, statements skipped)."""
-    source = _source(source)
+    original, source = source, _source(source)
     filename = f"<cell {index}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     try:
-        statements = ast.parse(source, filename).body
+        try:
+            statements = ast.parse(source, filename).body
+        except SyntaxError:  # IPython syntax inside a line (an assignment from a magic): as IPython reads it
+            source = _source(original, anywhere=True)
+            statements = ast.parse(source, filename).body
     except (SyntaxError, RecursionError, MemoryError, ValueError) as exc:  # the last three: nested too deeply
         return exc, 0
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     skipped = 0
     for statement in statements:
         try:
@@ -358,9 +406,7 @@ class Runner:
         for entry in job["items"]:
             references = {name: _reference(key) for name, key in entry.get("builds_on", {}).items()}
             self.items.append((entry, references))
-        self.namespace = {"__name__": "__main__", "__builtins__": __builtins__}
-        shell = _Shell(self.namespace)
-        self.namespace["get_ipython"] = lambda: shell
+        self.namespace = notebook_namespace()
         self.send = send
 
     def cell(self, step, index):
@@ -413,6 +459,7 @@ def main(argv=None):
         job = json.load(file)
     for path in reversed(options.sys_path):
         sys.path.insert(0, path)
+    sys.path.append(os.getcwd())  # a module the notebook wrote (%%writefile), as Jupyter finds it (last here)
 
     import numpy  # noqa: F401 - imported before any student code
 

@@ -188,6 +188,7 @@ def main(argv=None):
         job = json.load(file)
     for path in reversed(args.sys_path):
         sys.path.insert(0, path)
+    sys.path.append(os.getcwd())  # a module the notebook wrote (%%writefile), as Jupyter finds it (last here)
     outputs = Outputs(int(job.get("stream_limit", 100_000)))
     shell = make_shell(outputs)
     sys.stdout, sys.stderr = Stream(outputs, "stdout"), Stream(outputs, "stderr")

@@ -237,6 +237,39 @@ VARIANTS = [
         ),
     ),
     Variant(
+        "display_before_def",
+        "01_rnn_cell",
+        "display() (which IPython gives every cell, no import) shows something before the step's def",
+        (("rnn_step_forward", "", "display(np.zeros(2))  # a look at something, as one does in Jupyter"),),
+    ),
+    Variant(
+        "writes_a_module_of_its_own",
+        "01_rnn_cell",
+        "a cell of the student's own writes softmax into my_layers.py (%%writefile); output_layer imports it",
+        (("output_layer", "", "from my_layers import softmax"),),
+        after_test=(
+            (
+                "test_rnn_forward",
+                "%%writefile my_layers.py\nimport numpy as np\n\n\ndef softmax(a):\n"
+                "    e = np.exp(a - a.max(axis=-1, keepdims=True))\n    return e / e.sum(axis=-1, keepdims=True)\n",
+            ),
+        ),
+    ),
+    Variant(
+        "times_with_an_assignment_magic",
+        "01_rnn_cell",
+        "after the def, the step's cell times it with t = %timeit -o (IPython syntax inside a line)",
+        (
+            (
+                "rnn_step_forward",
+                "    return h, (x, h_prev, h, params)",
+                "    return h, (x, h_prev, h, params)\n\n\n"
+                'timing = %timeit -o rnn_step_forward(np.ones((4, 3)), np.zeros((4, 2)), {"W_x": np.ones((2, 3)), '
+                '"W_h": np.eye(2), "b": np.zeros(2)})',
+            ),
+        ),
+    ),
+    Variant(
         "loops_over_batch_and_time",
         "08_lstm_gates",
         "the step's gradients one row of the batch at a time; BPTT calls the step on one row at a time",
