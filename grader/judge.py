@@ -168,19 +168,39 @@ def mount_points(package="rnn_ref"):
     this process's ``sys.path`` that holds it, as found and with links resolved, so that no other route
     inside the sandbox (a site-packages copy, an editable finder's mapping) leads to the real package.
     """
-    import sys
-
     host = {"rnn_ref": RNN_REF_DIR, "rnn_checks": RNN_CHECKS_DIR}[package]
     points = {str(host)}
-    for entry in sys.path:
-        candidate = Path(entry or os.curdir) / package
+    for folder in package_folders():
+        candidate = Path(folder) / package
         if candidate.is_dir():
             points.update((str(candidate.absolute()), str(candidate.resolve())))
     return [f"{PACKAGES_MOUNT}/{package}", *sorted(points)]
 
 
+def package_folders():
+    """Every folder from which code inside the sandbox could import a package installed on this machine.
+
+    This process's ``sys.path``, and the site- and dist-packages folders of every interpreter whose files the
+    sandbox mounts (the base interpreter under a venv, ``/usr`` and ``/usr/local``): this process may not look
+    there (a venv without system packages), but a student's ``sys.path.append`` can, so a copy of the
+    reference or an autodiff library installed there (an instructor's ``pip install`` into the base Python)
+    must be hidden as well.
+    """
+    import glob
+    import sys
+
+    folders = [entry or os.curdir for entry in sys.path]
+    for root in dict.fromkeys((sys.base_prefix, sys.prefix, "/usr", "/usr/local")):
+        for pattern in ("lib/python3*/site-packages", "lib/python3*/dist-packages", "lib/python3/dist-packages"):
+            folders += sorted(glob.glob(os.path.join(root, pattern)))
+    return list(dict.fromkeys(folders))
+
+
 def autodiff_locations(packages=AUTODIFF_PACKAGES):
-    """Where the automatic differentiation libraries installed here live (folders or files; none is imported)."""
+    """Where the automatic differentiation libraries installed here live (folders or files; none is imported).
+
+    Found as this process would import them, and in every folder of :func:`package_folders`.
+    """
     found = []
     for name in packages:
         try:
@@ -191,6 +211,11 @@ def autodiff_locations(packages=AUTODIFF_PACKAGES):
             continue
         places = list(spec.submodule_search_locations or []) or ([spec.origin] if spec.origin else [])
         found += [str(Path(place).resolve()) for place in places if Path(place).exists()]
+    for folder in package_folders():  # copies this process does not import, that a student's sys.path could
+        for name in packages:
+            for place in (Path(folder) / name, Path(folder) / f"{name}.py"):
+                if place.exists():
+                    found.append(str(place.resolve()))
     return sorted(set(found))
 
 

@@ -183,3 +183,22 @@ def test_the_judge_sees_the_view_wherever_the_host_finds_the_package(course):
             assert str(candidate.resolve()) in points and str(candidate.absolute()) in points
     sandbox = require_sandbox(tight_limits())
     check_imports(sandbox, None, RNN_REF_DIR)  # the real package, from the fixed place: no complaint
+
+
+def test_copies_in_the_base_interpreters_packages_are_hidden_too(tmp_path, monkeypatch):
+    """A venv without system packages does not look in the base interpreter's site-packages, but a student's
+    ``sys.path.append`` can: a copy of rnn_ref or an autodiff library installed there is covered as well."""
+    from grader import judge
+
+    site = tmp_path / "base" / "lib" / "python3.11" / "site-packages"
+    for package in ("rnn_ref", "torch"):
+        (site / package).mkdir(parents=True)
+        (site / package / "__init__.py").write_text("")
+    (site / "autograd.py").write_text("")
+    monkeypatch.setattr(sys, "base_prefix", str(tmp_path / "base"))
+    assert str(site) in judge.package_folders()
+    assert str(site / "rnn_ref") in judge.mount_points("rnn_ref")
+    hidden = judge.autodiff_locations()
+    assert str(site / "torch") in hidden and str(site / "autograd.py") in hidden
+    inside = judge._inside(hidden, [(str(tmp_path / "base"), str(tmp_path / "base"))])
+    assert str(site / "torch") in inside and str(site / "autograd.py") in inside
