@@ -30,6 +30,11 @@ from rnn_ref.rnn import RNNStepCache, rnn_forward, rnn_step_forward  # noqa: F40
 # On the backward pass of one step, see [chapter 2](../../book/02_bptt.md). With
 # $a = W_x x + W_h h_{t-1} + b$ and $h = \tanh(a)$, the chain rule gives
 # $\delta a = \delta h \odot (1 - h^2)$, then one product per input of the matmuls.
+#
+# Take $h$ from the cache (`cache.h`): the backward pass works at the point the forward pass
+# stored. One of the test cases (marked `cached h=not from x`) has a cache whose `h` was not
+# computed from its `x`; only a backward pass that reads the cache is right there, which is
+# also how the grader tells a backward pass from a forward pass differentiated numerically.
 
 
 # %% solution id="rnn_step_backward"

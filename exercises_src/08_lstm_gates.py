@@ -32,6 +32,12 @@ from rnn_ref.lstm import LSTMStepCache, lstm_forward, lstm_step_forward  # noqa:
 # pre-activation gets its gradient (remember $\sigma' = \sigma(1 - \sigma)$ and
 # $\tanh' = 1 - \tanh^2$), stacked in the order i, f, g, o like the weights' rows, and the
 # matrix products are those of the RNN step.
+#
+# Take the gates, $c_{t-1}$ and $\tanh(c_t)$ from the cache: the backward pass works at the
+# point the forward pass stored. One of the test cases (marked `cached gates=not from x`) has a
+# cache whose gates were not computed from its `x`; only a backward pass that reads the cache is
+# right there, which is also how the grader tells a backward pass from a forward pass
+# differentiated numerically.
 
 
 # %% solution id="lstm_step_backward"

@@ -106,6 +106,11 @@ rnn_checks.grade(gru_forward, "gru.gru_forward")
 # * PyTorch: $u = W_{hn} h_{t-1} + b_{hn}$ is multiplied by $r$, so
 #   $\delta a_r = \delta a_n \odot u \odot r (1 - r)$, and the candidate's recurrent gradient is
 #   $\delta a_n \odot r$ (for $W_{hn}$, $b_{hn}$ and $h_{t-1}$).
+#
+# Take the gates and $u$ from the cache: the backward pass works at the point the forward pass
+# stored. Some test cases (marked `cached gates=not from x`) have a cache whose gates were not
+# computed from its `x`; only a backward pass that reads the cache is right there, which is also
+# how the grader tells a backward pass from a forward pass differentiated numerically.
 
 
 # %% solution id="gru_step_backward"

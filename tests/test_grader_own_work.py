@@ -4,8 +4,8 @@ The cases of ``OWN_WORK_CASES`` (tests/hostile/corpus.py): numerical differentia
 forward and of an own forward (batched), a thread that takes the runner's place and answers the
 grader's steps itself, automatic differentiation by torch; graded in one batch with an honest correct
 student, an honest one with loops, and the blank release.  Every case gets exactly its points, and
-each stolen point is refused for the reason the mechanism gives (the timed case, or the hidden
-library), not by accident.
+each stolen point is refused for the reason the mechanism gives (the made-up cache of a step, the
+timed case, or the hidden library), not by accident.
 """
 
 from __future__ import annotations
@@ -49,11 +49,20 @@ def test_every_case_gets_exactly_its_points(graded, case):
 
 
 @pytest.mark.parametrize("case", [c for c in OWN_WORK_CASES if c.name.startswith("fd_")], ids=lambda c: c.name)
-def test_numerical_differentiation_agrees_on_the_graded_cases_and_fails_the_timed_one(graded, case):
-    """The stolen points are refused by the clock: the same code is right on every small case."""
+def test_numerical_differentiation_is_refused_by_the_made_up_cache_or_the_clock(graded, case):
+    """The stolen points are refused for the mechanism's reason.
+
+    A step's backward, by the cases whose cache was not computed from its x: differentiating the step computed
+    again answers for other activations (and the message says to read the cache).  A sequence's backward, by the
+    clock: the same code is right on every small case.
+    """
     report, _ = graded
     for row in _rows(report, case.name):
-        assert "timed case" in row.reason and "graded cases" in row.reason, row.reason
+        reason = " ".join(row.reason.split())
+        if row.grade_id == "test_lstm_step_backward":
+            assert "cached gates=not from x" in reason and "computes the step again" in reason, row.reason
+        else:
+            assert "timed case" in reason and "graded cases" in reason, row.reason
 
 
 def test_the_runner_taken_over_answers_the_small_cases_but_not_the_timed_one(graded):

@@ -12,7 +12,7 @@ from rnn_ref import bidirectional, gru, losses
 from rnn_ref.cells import sequence_backward, sequence_forward
 from rnn_ref.masks import mask_to_lengths, reverse_sequences
 
-from .common import Mistake
+from .common import RECOMPUTED, Mistake
 
 # --- 07 reversing padded sequences, bidirectional forward ------------------------------------------------
 
@@ -269,7 +269,16 @@ def gru_step_backward(dh, cache, *, swap_z=False, direct=True, dh_prev_T=False, 
     return da @ params["W_x"], dh_prev, {k: grads[k] for k in params}
 
 
+def recomputed_gru_step_backward(dh, cache):
+    """The right formulas, at gates computed again from x, h_prev and the weights (not the cache's)."""
+    _, again = gru.gru_step_forward(cache.x, cache.h_prev, cache.params, reset_after=cache.reset_after)
+    return gru.gru_step_backward(dh, again)
+
+
 GRU_STEP_BACKWARD = (
+    Mistake(
+        RECOMPUTED.format(what="the gates", marked="cached gates"), recomputed_gru_step_backward, "recomputes-the-step"
+    ),
     Mistake(
         "the update gate's gradient has the wrong sign: dz = dh * (h_prev - n), since h = z h_prev + (1 - z) n",
         partial(gru_step_backward, swap_z=True),

@@ -40,3 +40,12 @@ class Hint(NamedTuple):
 
     id: str
     text: str
+
+
+# The hint of a step backward that computes the step again instead of reading its cache (see
+# rnn_checks.specs.common.MADE_UP_CACHE): a mistake of each step backward's catalogue.
+RECOMPUTED = (
+    "the backward pass computes the step again from x, h_prev and the weights (to differentiate it, or to get "
+    "{what}): it must read {what} from the cache (what the forward pass stored). On the cases marked "
+    "'{marked}=not from x' the cache holds values of its own, and only a backward pass that reads them is right"
+)

@@ -12,7 +12,7 @@ import numpy as np
 from rnn_ref import lstm
 from rnn_ref.activations import sigmoid
 
-from .common import Mistake
+from .common import RECOMPUTED, Mistake
 
 # --- 04 LSTM, one equation at a time ---------------------------------------------------------------------
 
@@ -188,7 +188,18 @@ def lstm_step_backward(
     return da @ params["W_x"], da @ (W_h.T if dh_prev_T else W_h), (dc_t * f if dc_prev_f else dc_t), grads
 
 
+def recomputed_lstm_step_backward(dh, dc, cache):
+    """The right formulas, at gates computed again from x, h_prev, c_prev and the weights (not the cache's)."""
+    _, _, again = lstm.lstm_step_forward(cache.x, cache.h_prev, cache.c_prev, cache.params)
+    return lstm.lstm_step_backward(dh, dc, again)
+
+
 LSTM_STEP_BACKWARD = (
+    Mistake(
+        RECOMPUTED.format(what="the gates and tanh(c)", marked="cached gates"),
+        recomputed_lstm_step_backward,
+        "recomputes-the-step",
+    ),
     Mistake(
         "dc misses the path through h: the total gradient of c_t is dc + dh * o * (1 - tanh(c)**2)",
         partial(lstm_step_backward, dc_via_h=False),

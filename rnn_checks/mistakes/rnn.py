@@ -12,7 +12,7 @@ import numpy as np
 from rnn_ref import clip, rnn
 from rnn_ref.activations import sigmoid, softmax
 
-from .common import Mistake
+from .common import RECOMPUTED, Mistake
 
 
 def _identity(a):
@@ -183,7 +183,15 @@ def truncated_bptt(
     return dxs, ((first if dstate0 == "first" else last),), grads
 
 
+def recomputed_rnn_step_backward(dh, cache):
+    """The right formulas, at the h of the step computed again from x, h_prev and the weights (not the cache's)."""
+    x, h_prev, _, params = cache
+    h, _ = rnn.rnn_step_forward(x, h_prev, params)
+    return rnn.rnn_step_backward(dh, cache._replace(h=h))
+
+
 RNN_STEP_BACKWARD = (
+    Mistake(RECOMPUTED.format(what="h", marked="cached h"), recomputed_rnn_step_backward, "recomputes-the-step"),
     Mistake(
         "the tanh derivative is missing: da = dh * (1 - h**2) before the matmuls",
         partial(rnn_step_backward, deriv="none"),

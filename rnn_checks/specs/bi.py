@@ -7,7 +7,7 @@ import numpy as np
 
 from rnn_ref import bidirectional, gru, losses, masks, models
 
-from .common import BPTT_ISOLATIONS, Spec, mask_of, normal, params_of, state
+from .common import BPTT_ISOLATIONS, MADE_UP_CACHE, Spec, gate_values, mask_of, normal, params_of, state
 from .gated import RESET_AFTER, gru_step_case
 
 SPECS = []  # the graded functions of chapters 7, 9 and 10, in the order of the exercises
@@ -191,7 +191,14 @@ def _gru_seq(rng, d, dtype, v):
 def _gru_step_backward(rng, d, dtype, v):
     (x, h_prev, params), kwargs = gru_step_case(rng, d, dtype, v)
     _, cache = gru.gru_step_forward(x, h_prev, params, **kwargs)
-    return (normal(rng, h_prev.shape, dtype), cache), {}
+    dh = normal(rng, h_prev.shape, dtype)
+    if v.get("cached gates") == MADE_UP_CACHE:  # gates not computed from this x (see MADE_UP_CACHE)
+        r, z = gate_values(rng, h_prev.shape, dtype), gate_values(rng, h_prev.shape, dtype)
+        n = state(rng, h_prev.shape, dtype)
+        # u stays what it is for these gates: r * h_prev, or W_hn h_prev + b_hn (which no gate changes)
+        u = cache.u if cache.reset_after else r * h_prev
+        cache = cache._replace(gates=np.concatenate([r, z, n], axis=1), u=u)
+    return (dh, cache), {}
 
 
 def _gru_backward(rng, d, dtype, v):
@@ -234,7 +241,7 @@ SPECS.append(
         gru.gru_step_backward,
         ("dx", "dh_prev", "grads"),
         _gru_step_backward,
-        variants=RESET_AFTER,
+        variants=(*RESET_AFTER, *({**v, "cached gates": MADE_UP_CACHE} for v in RESET_AFTER)),
         allowed=_GRU_FORWARD + ("gradcheck.*",),
         uses="NDH",
         timed=({"N": 256, "D": 64, "H": 128}, 1),

@@ -73,6 +73,14 @@ def gate_values(rng, shape, dtype):
     return sigmoid(rng.standard_normal(shape)).astype(dtype)
 
 
+# A step's backward pass is a function of its cache: the activations stored there are the point at which the
+# chain rule is taken.  One case of each step backward gets a cache whose activations were drawn at random,
+# not computed from its x, h_prev and weights (the label says "not from x").  A backward pass that reads the
+# cache answers it like the reference; one that computes the step again from the inputs (to differentiate it
+# numerically, say) answers for other activations, and fails there.
+MADE_UP_CACHE = "not from x"
+
+
 def cell_params(rng, G, D, H, dtype, extra=()):
     """Stacked weights scaled so that pre-activations are of order 1, and a nonzero bias."""
     params = {

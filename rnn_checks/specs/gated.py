@@ -3,9 +3,12 @@
 See :mod:`rnn_checks.specs.common`.
 """
 
+import numpy as np
+
 from rnn_ref import gru, lstm, peephole
 
 from .common import (
+    MADE_UP_CACHE,
     STEP_ISOLATIONS,
     Spec,
     cell_params,
@@ -213,7 +216,14 @@ SPECS.append(
 def _lstm_step_backward(rng, d, dtype, v):
     (x, h_prev, c_prev, params), _ = _lstm_step(rng, d, dtype, v)
     _, _, cache = lstm.lstm_step_forward(x, h_prev, c_prev, params)
-    return (normal(rng, h_prev.shape, dtype), normal(rng, h_prev.shape, dtype), cache), {}
+    args = (normal(rng, h_prev.shape, dtype), normal(rng, h_prev.shape, dtype))
+    if v.get("cached gates") == MADE_UP_CACHE:  # gates not computed from this x (see MADE_UP_CACHE)
+        i, f, o = (gate_values(rng, h_prev.shape, dtype) for _ in range(3))
+        g = state(rng, h_prev.shape, dtype)
+        c = f * c_prev + i * g  # the cell state of these gates: the cache stays consistent with itself
+        gates = np.concatenate([i, f, g, o], axis=1)
+        cache = cache._replace(gates=gates, c=c, tanh_c=np.tanh(c))
+    return (*args, cache), {}
 
 
 def _lstm_backward(rng, d, dtype, v):
@@ -232,6 +242,7 @@ SPECS.append(
         lstm.lstm_step_backward,
         ("dx", "dh_prev", "dc_prev", "grads"),
         _lstm_step_backward,
+        variants=({}, {"cached gates": MADE_UP_CACHE}),
         allowed=_LSTM_FORWARD + ("gradcheck.*",),
         isolations=(("only dh (dc = 0)", ("dc",)), ("only dc (dh = 0)", ("dh",))),
         uses="NDH",

@@ -7,7 +7,16 @@ import numpy as np
 
 from rnn_ref import clip, rnn, tbptt
 
-from .common import BPTT_ISOLATIONS, SEQUENCE_ISOLATIONS, STEP_ISOLATIONS, Spec, cell_params, normal, state
+from .common import (
+    BPTT_ISOLATIONS,
+    MADE_UP_CACHE,
+    SEQUENCE_ISOLATIONS,
+    STEP_ISOLATIONS,
+    Spec,
+    cell_params,
+    normal,
+    state,
+)
 
 SPECS = []  # the graded functions of chapters 1-3, in the order of the exercises
 
@@ -71,7 +80,10 @@ SPECS.append(
 def _rnn_step_backward(rng, d, dtype, v):
     (x, h_prev, params), _ = _rnn_step(rng, d, dtype, v)
     _, cache = rnn.rnn_step_forward(x, h_prev, params)
-    return (normal(rng, h_prev.shape, dtype), cache), {}
+    dh = normal(rng, h_prev.shape, dtype)
+    if v.get("cached h") == MADE_UP_CACHE:  # an h that is not tanh(a) of this x (see MADE_UP_CACHE)
+        cache = cache._replace(h=state(rng, cache.h.shape, dtype))
+    return (dh, cache), {}
 
 
 def _rnn_backward(rng, d, dtype, v):
@@ -95,6 +107,7 @@ SPECS.append(
         rnn.rnn_step_backward,
         ("dx", "dh_prev", "grads"),
         _rnn_step_backward,
+        variants=({}, {"cached h": MADE_UP_CACHE}),
         allowed=("rnn.rnn_step_forward", "gradcheck.*"),
         uses="NDH",
         timed=({"N": 256, "D": 128, "H": 256}, 0),

@@ -11,10 +11,12 @@ subclass, complex), hostile02 / hostile08 (backward passes by colored complex-st
 differences), hostile_stray (a daemonized process left behind), hostile_cpu (busy processes beside
 a classmate's timed case).
 
-Known BAD at the time of the audit (open findings, reported, not fixed):
-* hostile08 h08_complex_step, hostile02 h02_complex_step_da: a backward by complex-step differentiation
-  of the student's own forward, with the Jacobian's columns grouped (4 or 1 evaluations), earns full
-  marks: the timed case cannot see it.
+Known BAD at the time of the audit, and what became of them:
+* hostile08 h08_complex_step, h08_fd_colored, hostile02 h02_complex_step_da, h02_complex_step_blind: a
+  step backward by complex-step or finite differences of the student's own forward, with the Jacobian's
+  columns grouped (few evaluations), earned full marks: the timed case could not see it.  Now 0: every
+  step backward has cases whose cache was not computed from its x (rnn_checks.specs.common.MADE_UP_CACHE).
 * hostile_cpu c_honest_slow (timing-dependent, 2 of 3 runs): busy processes of another student graded at
-  the same time push an honest (slow, loop-written) backward over its 3 s on the timed case.
+  the same time push an honest (slow, loop-written) backward over its 3 s on the timed case.  Open (the
+  instructors' page says to grade with --jobs 1 where that matters).
 """
