@@ -12,7 +12,6 @@ import html
 import importlib.util
 import re
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -80,9 +79,11 @@ def course(tmp_path_factory):
         valid = grade_demo.nbgrader(directory, "validate", *solutions, check=False)
         return valid, grade_demo.nbgrader(directory, "validate", "--invert", *release, check=False)
 
-    with ThreadPoolExecutor(2) as pool:  # kernels mostly wait for each other: two streams fit two cores
-        graded, validated = pool.submit(grade), pool.submit(validate)
-        (autograde, feedback), (valid, invert) = graded.result(), validated.result()
+    # One after the other: once in about ten runs, validate --invert beside a running autograde reported on one
+    # notebook of ten (its kernels and autograde's started together); the 20 s this costs buy a test that
+    # says something about the notebooks, not about two nbgrader processes racing.
+    autograde, feedback = grade()
+    valid, invert = validate()
     return {"dir": directory, "autograde": autograde, "feedback": feedback, "validate": valid, "invert": invert}
 
 
@@ -118,12 +119,16 @@ def test_exercises_equal_a_fresh_release_of_the_solutions(course):
 
 def test_nbgrader_validate_passes_on_every_solution(course):
     out = course["validate"].stdout
-    assert out.count("Success! Your notebook passes all the tests.") == len(ASSIGNMENTS), out[-3000:]
+    assert out.count("Success! Your notebook passes all the tests.") == len(ASSIGNMENTS), (
+        out[-3000:] + course["validate"].stderr[-3000:]
+    )
 
 
 def test_nbgrader_validate_invert_finds_every_test_failing_on_the_release(course):
     out = course["invert"].stdout
-    assert out.count("Success! The notebook does not pass any tests.") == len(ASSIGNMENTS), out[-3000:]
+    assert out.count("Success! The notebook does not pass any tests.") == len(ASSIGNMENTS), (
+        out[-3000:] + course["invert"].stderr[-3000:]
+    )
 
 
 # --- autograde ----------------------------------------------------------------------------------------------
