@@ -584,6 +584,16 @@ class CharBatch(NamedTuple):
     targets: np.ndarray  # (T, N) int: the next character of each
 
 
+def _codes(text, vocab):
+    """``text`` as an (n,) array of symbol codes: a str encoded by ``vocab`` (or its own vocabulary), or codes."""
+    if isinstance(text, str):
+        return (vocab if vocab is not None else Vocabulary(text)).encode(text)
+    codes = np.asarray(text)
+    if codes.ndim != 1 or not np.issubdtype(codes.dtype, np.integer):
+        raise ValueError(f"text has shape {codes.shape} and dtype {codes.dtype}, expected a str or (n,) integers")
+    return codes
+
+
 def char_batches(text, T, N, rng, *, vocab=None):
     r"""Random windows of a text, with the next character of every step as target.
 
@@ -613,12 +623,7 @@ def char_batches(text, T, N, rng, *, vocab=None):
     Next-symbol prediction as a training task for recurrent networks goes back
     to Elman (1990).
     """
-    if isinstance(text, str):
-        codes = (vocab if vocab is not None else Vocabulary(text)).encode(text)
-    else:
-        codes = np.asarray(text)
-        if codes.ndim != 1 or not np.issubdtype(codes.dtype, np.integer):
-            raise ValueError(f"text has shape {codes.shape} and dtype {codes.dtype}, expected a str or (n,) integers")
+    codes = _codes(text, vocab)
     T = _positive_int("T", T)
     N = _positive_int("N", N)
     rng = as_rng(rng)
@@ -668,12 +673,7 @@ def char_stream_batches(text, T, N, *, vocab=None):
     ValueError
         When a stream is too short for one window (``L < T``).
     """
-    if isinstance(text, str):
-        codes = (vocab if vocab is not None else Vocabulary(text)).encode(text)
-    else:
-        codes = np.asarray(text)
-        if codes.ndim != 1 or not np.issubdtype(codes.dtype, np.integer):
-            raise ValueError(f"text has shape {codes.shape} and dtype {codes.dtype}, expected a str or (n,) integers")
+    codes = _codes(text, vocab)
     T = _positive_int("T", T)
     N = _positive_int("N", N)
     L = (len(codes) - 1) // N  # characters per stream; the last one's successor is still in the text
